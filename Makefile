@@ -1,0 +1,38 @@
+# The workbook's two commands: `make report` builds the strategic assessment from the
+# bundled data, `make test` runs the whole test suite.  Both create the virtual
+# environment in .venv on first use (Python >= 3.11, no conda needed).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PARAMS ?= parameters/2025.yaml
+
+.PHONY: report test lint venv clean-venv refresh-golden help
+
+help:
+	@echo "make report          build the strategic assessment for $(PARAMS) into outputs/"
+	@echo "make test            run the whole test suite (ruff, pytest, nbval)"
+	@echo "make refresh-golden  re-execute the golden notebooks and expected tables (on purpose)"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+report: $(STAMP)
+	$(BIN)/sa run $(PARAMS)
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean-venv:
+	rm -rf $(VENV)
