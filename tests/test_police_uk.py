@@ -1,0 +1,165 @@
+"""Tests for the police.uk loader, area selection and monthly counts."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sa_lib.errors import DataValidationError, OptionError
+from sa_lib.geography import resolve_area
+from sa_lib.paths import DATA_DIR
+from sa_lib.police_uk import POLICE_UK_COLUMNS, load_report, monthly_counts, read_police_uk
+
+MAIDSTONE = DATA_DIR / "police_uk" / "maidstone"
+KENT_SAMPLE = DATA_DIR / "police_uk" / "kent_sample"
+HEADER = ",".join(POLICE_UK_COLUMNS)
+
+# Maidstone rows per month, from ../shared/data/police_uk/SOURCE.md section 6
+EXPECTED_ROWS = {"2018-10": 1756, "2018-11": 1127, "2018-12": 786, "2019-01": 1588,
+                 "2019-09": 1652, "2024-04": 1529, "2025-01": 1337, "2025-12": 1325}
+
+
+@pytest.fixture(scope="module")
+def maidstone() -> pd.DataFrame:
+    return read_police_uk(MAIDSTONE, area="E07000110", cache=False)
+
+
+def test_bundled_maidstone_matches_published_counts(maidstone: pd.DataFrame) -> None:
+    per_month = maidstone.groupby("month").size()
+    for m, n in EXPECTED_ROWS.items():
+        assert per_month[pd.Period(m, "M")] == n
+    assert maidstone["month"].nunique() == 22
+
+
+def test_asb_counted_by_type_not_crime_id(maidstone: pd.DataFrame) -> None:
+    mc = monthly_counts(maidstone)
+    asb = mc[(mc.crime_type == "Anti-social behaviour") & (mc.month == pd.Period("2025-07", "M"))]
+    assert asb["count"].item() == 357
+    assert (maidstone.loc[maidstone.crime_type == "Anti-social behaviour", "crime_id"] == "").all()
+
+
+def test_monthly_counts_explicit_zeros_and_no_invented_months(maidstone: pd.DataFrame) -> None:
+    mc = monthly_counts(maidstone)
+    assert list(mc.columns) == ["month", "area", "crime_type", "count"]
+    assert len(mc) == 22 * 14  # every loaded month x every crime type
+    assert not (mc.month == pd.Period("2020-01", "M")).any()  # never loaded: absent, not zero
+    v = mc[(mc.crime_type == "Violence and sexual offences") & (mc.month == pd.Period("2018-12", "M"))]
+    assert v["count"].item() == 221
+
+
+def test_area_selection_by_name_code_and_csp_agree(maidstone: pd.DataFrame) -> None:
+    by_name = read_police_uk(MAIDSTONE, area="Maidstone", cache=False)
+    by_csp = read_police_uk(MAIDSTONE, area="E22000142", cache=False)
+    assert len(by_name) == len(by_csp) == len(maidstone)
+
+
+def test_both_lsoa_vintages_and_renamed_district() -> None:
+    folk = read_police_uk(KENT_SAMPLE, area="E07000112", cache=False)
+    names = set(folk["lsoa_name"].str.rsplit(n=1).str[0])
+    assert names == {"Shepway", "Folkestone and Hythe"}  # 2011 name in 2018, 2021 name in 2025
+    dg = read_police_uk(KENT_SAMPLE, area="E22000352", cache=False)
+    assert set(dg["lsoa_name"].str.split().str[0]) == {"Dartford", "Gravesham"}
+    assert dg["area"].iloc[0] == "Dartford and Gravesham"
+
+
+def test_area_by_lsoa_codes_and_outside_force_rows() -> None:
+    everything = read_police_uk(KENT_SAMPLE, cache=False)
+    assert everything["lsoa_name"].str.startswith("Bexley").any()  # snapped outside Kent
+    codes = ["E01024333", "E01024335"]
+    sel = read_police_uk(KENT_SAMPLE, area=codes, cache=False)
+    assert set(sel["lsoa_code"]) <= set(codes)
+
+
+def test_no_location_rows_reported_not_counted(maidstone: pd.DataFrame) -> None:
+    rep = load_report(maidstone)
+    oct18 = rep[rep.month == pd.Period("2018-10", "M")].iloc[0]
+    assert oct18["rows_no_location"] == 434
+    assert (maidstone["lsoa_code"] != "").all()
+
+
+def test_vintage_detected_in_report(maidstone: pd.DataFrame) -> None:
+    rep = load_report(maidstone).set_index("month")
+    assert rep.loc[pd.Period("2019-09", "M"), "lsoa_codes_not_in_2011_lookup"] == 0
+    assert rep.loc[pd.Period("2025-01", "M"), "lsoa_codes_not_in_2011_lookup"] == 10
+
+
+def test_cache_is_reused_and_gives_identical_frames(tmp_path: Path) -> None:
+    files = sorted(MAIDSTONE.glob("2025-0[1-3]*"))
+    cold = read_police_uk(files, area="Maidstone", cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.parquet"))) == 3
+    warm = read_police_uk(files, area="Maidstone", cache_dir=tmp_path)
+    pd.testing.assert_frame_equal(cold, warm)
+    # a damaged cache entry is rebuilt, never trusted
+    next(tmp_path.glob("*.parquet")).write_bytes(b"not parquet")
+    again = read_police_uk(files, area="Maidstone", cache_dir=tmp_path)
+    pd.testing.assert_frame_equal(cold, again)
+
+
+def test_columns_option(maidstone: pd.DataFrame) -> None:
+    slim = read_police_uk(MAIDSTONE, area="Maidstone", columns=["lsoa_code"], cache=False)
+    assert list(slim.columns) == ["month", "crime_type", "area", "lsoa_code"]
+    with pytest.raises(OptionError, match="unknown column"):
+        read_police_uk(MAIDSTONE, columns=["nope"], cache=False)
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+GOOD_ROW = "abc,2025-01,Kent Police,Kent Police,0.5,51.2,On or near X,E01024333,Maidstone 001A,Drugs,Under investigation,"
+
+
+def test_plain_and_crlf_files_read(tmp_path: Path) -> None:
+    p = _write(tmp_path, "2025-01-kent-street.csv", f"{HEADER}\r\n{GOOD_ROW}\r\n")
+    rec = read_police_uk(p, cache=False)
+    assert rec["crime_type"].tolist() == ["Drugs"]
+    gz = tmp_path / "gz" / "2025-01-kent-street.csv.gz"
+    gz.parent.mkdir()
+    with gzip.open(gz, "wt") as fh:
+        fh.write(f"{HEADER}\n{GOOD_ROW}\n")
+    assert len(read_police_uk(gz.parent, cache=False)) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("", "empty"),
+        (f"{HEADER}\n", "no rows"),
+        (HEADER.replace("Crime type", "Crime typ") + f"\n{GOOD_ROW}\n", "missing column"),
+        (f"{HEADER}\n{GOOD_ROW.replace('2025-01', '2025-13')}\n", "row 2, column 'Month'"),
+        (f"{HEADER}\n{GOOD_ROW.replace('2025-01', '2024-12')}\n", "does not match the file's month"),
+        (f"{HEADER}\n{GOOD_ROW.replace('Drugs', 'Bank robbery')}\n", "unknown crime type"),
+        (f"{HEADER}\n{GOOD_ROW}\nabc,2025-01,Kent\n", "malformed CSV"),
+    ],
+)
+def test_bad_files_name_the_problem(tmp_path: Path, text: str, match: str) -> None:
+    p = _write(tmp_path, "2025-01-kent-street.csv", text)
+    with pytest.raises(DataValidationError, match=match) as err:
+        read_police_uk(p, cache=False)
+    assert str(p) in str(err.value)
+
+
+def test_missing_path_and_empty_folder(tmp_path: Path) -> None:
+    with pytest.raises(DataValidationError, match="not found"):
+        read_police_uk(tmp_path / "nope", cache=False)
+    with pytest.raises(DataValidationError, match="no YYYY-MM"):
+        read_police_uk(tmp_path, cache=False)
+
+
+def test_resolve_area_errors() -> None:
+    with pytest.raises(OptionError, match="E22999999"):
+        resolve_area("E22999999")
+    with pytest.raises(OptionError, match="not LSOA codes"):
+        resolve_area(["Maidstone 001A"])
+
+
+def test_read_from_a_copy_outside_the_project(tmp_path: Path) -> None:
+    shutil.copy(MAIDSTONE / "2025-01-kent-street.csv.gz", tmp_path)
+    rec = read_police_uk(tmp_path, area="Maidstone", cache=False)
+    assert load_report(rec)["file"].iloc[0].endswith("2025-01-kent-street.csv.gz")
