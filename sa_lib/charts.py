@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.dates import DateFormatter
 from matplotlib.figure import Figure
-from matplotlib.ticker import StrMethodFormatter
 from matplotlib.lines import Line2D
+from matplotlib.ticker import StrMethodFormatter
 
 from sa_lib.change import format_count
 from sa_lib.errors import OptionError
