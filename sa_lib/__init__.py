@@ -10,6 +10,7 @@ One module per concept; everything a notebook needs is re-exported here, so
 
 from __future__ import annotations
 
+from sa_lib.assessment import Assessment, open_assessment
 from sa_lib.change import (
     NOT_SIGNIFICANT,
     SIGNIFICANT,
@@ -97,6 +98,8 @@ from sa_lib.spc import POINT_TYPES, spc_summary, xmr
 __version__ = "0.1.0"
 
 __all__ = [
+    # notebooks
+    "Assessment", "open_assessment",
     # errors
     "SAError", "OptionError", "ParameterError", "DataValidationError", "MoRiLEError", "Problem",
     # paths

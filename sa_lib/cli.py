@@ -1,0 +1,115 @@
+"""The ``sa`` command line.
+
+Every user error (:class:`sa_lib.errors.SAError`) is printed as one clear message on
+stderr with exit code 2, never as a Python traceback.  Unexpected errors exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sa_lib.errors import SAError
+
+EXIT_USER_ERROR = 2
+EXIT_FAILURE = 1
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from sa_lib.synthetic import generate_partner_data
+
+    written = generate_partner_data(Path(args.out), seed=args.seed,
+                                    start_year=args.start_year, end_year=args.end_year)
+    for kind, path in written.items():
+        print(f"{kind:24s} {path}")
+    print(f"SYNTHETIC partner data (seed {args.seed}) written to {args.out}")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from sa_lib.partner import PARTNER_KINDS, validate_partner
+
+    if args.kind not in PARTNER_KINDS:
+        raise SAError(f"--kind {args.kind!r} is not a partner data kind; choose from "
+                      f"{', '.join(sorted(PARTNER_KINDS))}")
+    problems = validate_partner(Path(args.file), args.kind)
+    if problems:
+        n = len(problems)
+        print(f"{args.file}: {n} problem{'s' if n != 1 else ''} found:", file=sys.stderr)
+        for p in problems:
+            print(f"  - {p}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    print(f"{args.file}: OK ({args.kind})")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from sa_lib.runner import run_assessment
+
+    result = run_assessment(Path(args.parameters), areas=args.area or None,
+                            workers=args.workers, progress=not args.no_progress)
+    for path in result.reports:
+        print(f"report: {path}")
+    return 0
+
+
+def _cmd_new_year(args: argparse.Namespace) -> int:
+    from sa_lib.parameters import new_year
+
+    out = new_year(Path(args.parameters), Path(args.out) if args.out else None)
+    print(f"next year's parameters written to {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for ``sa`` (exposed for tests and ``--help``)."""
+    parser = argparse.ArgumentParser(
+        prog="sa", description="Strategic Assessment Workbook for Community Safety Partnerships.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="build the strategic assessment for a parameters file")
+    p.add_argument("parameters", help="e.g. parameters/2025.yaml")
+    p.add_argument("--area", action="append", help="area code to build (repeatable; default: "
+                   "the parameters file's area)")
+    p.add_argument("--workers", type=int, default=None, help="parallel notebook runs (default: cores)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("new-year", help="start next year's parameters file from this year's")
+    p.add_argument("parameters")
+    p.add_argument("--out", help="where to write it (default: parameters/<year+1>.yaml)")
+    p.set_defaults(func=_cmd_new_year)
+
+    p = sub.add_parser("synth", help="write seeded SYNTHETIC partner data")
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--start-year", type=int, default=2021)
+    p.add_argument("--end-year", type=int, default=2025)
+    p.set_defaults(func=_cmd_synth)
+
+    p = sub.add_parser("validate", help="check one partner data file against its template")
+    p.add_argument("file")
+    p.add_argument("--kind", required=True)
+    p.set_defaults(func=_cmd_validate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``sa`` command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except SAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,297 @@
+"""The yearly parameters file: schema, validation and next year's copy.
+
+papermill only *warns* about unknown parameters, so the file is validated here,
+before any notebook runs: unknown keys, wrong types and missing files are
+errors that name the key.  The file is read with a safe YAML loader, and every
+data path must stay inside the project's ``data/`` or ``parameters/`` folders.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from sa_lib.errors import ParameterError
+from sa_lib.paths import DATA_DIR, PARAMETERS_DIR, PROJECT_ROOT
+from sa_lib.periods import Window, month_window, previous_window, rolling_window
+
+__all__ = ["Parameters", "load_parameters", "new_year", "resolve_data_path"]
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+Improvement = Literal["increase", "decrease", "neutral"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _month(v: Any) -> str:
+    if isinstance(v, dt.date):
+        v = v.strftime("%Y-%m")
+    if not isinstance(v, str) or not _MONTH.match(v):
+        raise ValueError(f"expected a month written YYYY-MM (e.g. 2025-12), got {v!r}")
+    return v
+
+
+class AreaParameters(_Strict):
+    """The partnership the assessment is for."""
+
+    name: str = Field(min_length=1)
+    code: str = Field(pattern=r"^[EW](06|07|08|09|22)\d{6}$",
+                      description="CSP code (E22...) or local authority code")
+    police_force: str = "Kent"
+
+
+class WindowParameters(_Strict):
+    """The review window: ``months`` months ending at ``end``."""
+
+    end: str
+    months: int = Field(default=12, ge=1, le=120)
+
+    _check_end = field_validator("end", mode="before")(_month)
+
+
+class ComparisonParameters(_Strict):
+    """The year-on-year comparison (defaults to the review window vs the year before)."""
+
+    current_start: str
+    current_end: str
+    previous_start: str
+    previous_end: str
+
+    _check = field_validator("current_start", "current_end", "previous_start", "previous_end",
+                             mode="before")(_month)
+
+
+class DataParameters(_Strict):
+    """Where the inputs are, relative to the project root (inside data/ or parameters/)."""
+
+    police_uk: list[str] = Field(min_length=1)
+    partner: str
+    morile_sheets: str
+    morile_scales: str = "parameters/morile_scales.yaml"
+    csp_table: str = "data/home_office/policeforceareatablesyejune25final_TableC2_csp.csv"
+    population: str = "data/population/la_population_mye_2001_2024.csv.gz"
+
+
+class ThemeParameters(_Strict):
+    """A themed chapter: which police.uk crime types it covers."""
+
+    name: str = Field(min_length=1)
+    crime_types: list[str] = Field(default_factory=list)
+    improvement: Improvement = "decrease"
+    description: str = ""
+
+
+class ThresholdParameters(_Strict):
+    """Numbers that change how results are worded or published."""
+
+    small_base: int = Field(default=10, ge=0)
+    disclosure: int = Field(default=5, ge=1)
+    significance: float = Field(default=0.05, gt=0, lt=1)
+
+
+class PriorityParameters(_Strict):
+    """The priority matrix and the recommendation step."""
+
+    n_priorities: int = Field(default=5, ge=1)
+    cross_cutting: list[str] = Field(default_factory=list)
+    weights: dict[str, float] = Field(default_factory=dict)
+    perception: dict[str, int] = Field(default_factory=dict)
+    influence: dict[str, int] = Field(default_factory=dict)
+
+
+class Parameters(_Strict):
+    """One strategic assessment: area, windows, data, themes and thresholds."""
+
+    year: int = Field(ge=2000, le=2100, description="year of the data reviewed")
+    title: str = "Strategic Assessment"
+    run_date: dt.date = Field(description="date printed on the report (fixed for reproducibility)")
+    area: AreaParameters
+    window: WindowParameters
+    comparison: ComparisonParameters | None = None
+    data: DataParameters
+    themes: list[ThemeParameters] = Field(min_length=1)
+    improvement: dict[str, Improvement] = Field(default_factory=dict)
+    rebase: dict[str, list[str]] = Field(default_factory=dict)
+    thresholds: ThresholdParameters = ThresholdParameters()
+    priorities: PriorityParameters = PriorityParameters()
+    last_year_priorities: list[str] = Field(default_factory=list)
+    source: str = Field(default="", exclude=True)
+
+    @field_validator("rebase")
+    @classmethod
+    def _rebase_months(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        return {k: [_month(m) for m in months] for k, months in v.items()}
+
+    # Derived views the notebooks use -------------------------------------------------
+    @property
+    def review_window(self) -> Window:
+        """The window the assessment reviews (e.g. Jan 25 – Dec 25)."""
+        return rolling_window(self.window.end, self.window.months)
+
+    @property
+    def current_window(self) -> Window:
+        """The current side of the year-on-year comparison."""
+        if self.comparison is None:
+            return self.review_window
+        return month_window(self.comparison.current_start, self.comparison.current_end)
+
+    @property
+    def previous_window(self) -> Window:
+        """The previous side of the year-on-year comparison."""
+        if self.comparison is None:
+            return previous_window(self.review_window)
+        return month_window(self.comparison.previous_start, self.comparison.previous_end)
+
+    def path(self, key: str) -> Path:
+        """An input path from the ``data`` section, absolute."""
+        value = getattr(self.data, key)
+        return resolve_data_path(value, f"data.{key}")
+
+    def police_uk_paths(self) -> list[Path]:
+        """The police.uk folders/files, absolute."""
+        return [resolve_data_path(p, f"data.police_uk[{i}]") for i, p in enumerate(self.data.police_uk)]
+
+    @property
+    def period_slug(self) -> str:
+        """Folder name for this run's outputs, e.g. ``2025-01_2025-12``."""
+        w = self.review_window
+        return f"{w.start}_{w.end}"
+
+    @property
+    def area_slug(self) -> str:
+        """Folder-safe area name, e.g. ``maidstone``."""
+        return re.sub(r"[^a-z0-9]+", "-", self.area.name.lower()).strip("-")
+
+
+_ALLOWED_ROOTS = (DATA_DIR, PARAMETERS_DIR)
+
+
+def resolve_data_path(value: str, key: str, must_exist: bool = True) -> Path:
+    """Resolve a path from the parameters file, refusing anything outside data/ or parameters/.
+
+    Examples
+    --------
+    >>> resolve_data_path("data/police_uk/maidstone", "data.police_uk").name
+    'maidstone'
+    """
+    p = Path(value)
+    full = (p if p.is_absolute() else PROJECT_ROOT / p).resolve()
+    if not any(full.is_relative_to(root.resolve()) for root in _ALLOWED_ROOTS):
+        raise ParameterError(f"{key}: {value!r} is outside the project's data/ and parameters/ "
+                             "folders; inputs must live there")
+    if must_exist and not full.exists():
+        raise ParameterError(f"{key}: {value!r} does not exist (looked for {full})")
+    return full
+
+
+def _describe(err: dict[str, Any]) -> str:
+    loc = ".".join(str(x) for x in err["loc"])
+    if err["type"] == "extra_forbidden":
+        return f"{loc}: unknown key (check the spelling; see parameters/README.md for the keys)"
+    if err["type"] == "missing":
+        return f"{loc}: required key is missing"
+    return f"{loc}: {err['msg']} (got {err.get('input')!r})"
+
+
+def load_parameters(path: str | Path) -> Parameters:
+    """Read and validate a parameters file.
+
+    Parameters
+    ----------
+    path : path
+        e.g. ``parameters/2025.yaml`` (relative to the project root or absolute).
+
+    Raises
+    ------
+    ParameterError
+        Naming every bad key: unknown keys, wrong types, bad months, missing
+        files or paths outside the data folders.
+
+    Examples
+    --------
+    >>> p = load_parameters("parameters/2025.yaml")
+    >>> p.area.name, p.review_window.label
+    ('Maidstone', 'Jan 25 – Dec 25')
+    """
+    path = Path(path)
+    full = path if path.is_absolute() else PROJECT_ROOT / path
+    if not full.exists():
+        raise ParameterError(f"parameters file {path} not found")
+    try:
+        raw = yaml.safe_load(full.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"{path}: not valid YAML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ParameterError(f"{path}: not UTF-8 text: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ParameterError(f"{path}: expected a mapping of keys to values at the top level")
+    try:
+        params = Parameters.model_validate({**raw, "source": str(full)})
+    except ValidationError as exc:
+        lines = [_describe(e) for e in exc.errors()]
+        raise ParameterError(f"{path}: {len(lines)} problem(s):\n" +
+                             "\n".join(f"  - {line}" for line in lines)) from None
+    problems = []
+    for key in ("partner", "morile_sheets", "morile_scales", "csp_table", "population"):
+        try:
+            params.path(key)
+        except ParameterError as exc:
+            problems.append(str(exc))
+    try:
+        params.police_uk_paths()
+    except ParameterError as exc:
+        problems.append(str(exc))
+    if problems:
+        raise ParameterError(f"{path}: {len(problems)} problem(s):\n" +
+                             "\n".join(f"  - {p}" for p in problems))
+    return params
+
+
+def _shift_month(m: str, months: int) -> str:
+    y, mo = int(m[:4]), int(m[5:7])
+    total = y * 12 + (mo - 1) + months
+    return f"{total // 12:04d}-{total % 12 + 1:02d}"
+
+
+def new_year(path: str | Path, out: str | Path | None = None) -> Path:
+    """Start next year's parameters file from this year's: dates move on 12 months.
+
+    Everything else (area, themes, thresholds, data folders, priorities) is kept,
+    so the annual rerun is: copy, edit, run.  Rebase dates are kept as they are
+    (they mark past events).  Refuses to overwrite an existing file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "2026.yaml"
+    >>> _ = new_year("parameters/2025.yaml", out)
+    >>> yaml.safe_load(out.read_text())["window"]["end"]
+    '2026-12'
+    """
+    params = load_parameters(path)
+    raw = yaml.safe_load((Path(params.source)).read_text(encoding="utf-8"))
+    raw["year"] = params.year + 1
+    raw["window"]["end"] = _shift_month(params.window.end, 12)
+    if raw.get("comparison"):
+        raw["comparison"] = {k: _shift_month(_month(v), 12) for k, v in raw["comparison"].items()}
+    d = params.run_date
+    raw["run_date"] = d.replace(year=d.year + 1) if not (d.month == 2 and d.day == 29) \
+        else d.replace(year=d.year + 1, day=28)
+    if isinstance(raw.get("title"), str):
+        raw["title"] = raw["title"].replace(str(params.year), str(params.year + 1))
+    target = Path(out) if out else PARAMETERS_DIR / f"{params.year + 1}.yaml"
+    if target.exists():
+        raise ParameterError(f"{target} already exists; remove it or pass --out")
+    header = (f"# Parameters for the {params.year + 1} strategic assessment, started from "
+              f"{Path(params.source).name} by `sa new-year`.\n# Check the windows against the "
+              "data available, then run: sa run " f"{target}\n")
+    target.write_text(header + yaml.safe_dump(raw, sort_keys=False, allow_unicode=True),
+                      encoding="utf-8")
+    return target

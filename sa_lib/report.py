@@ -1,0 +1,152 @@
+"""Publishing tables and charts from a notebook into the run's output folder.
+
+A notebook calls :class:`Publisher` for every table and chart it shows; the
+publisher writes the CSV or PNG into ``tables/`` or ``charts/`` of the build
+being made, applies disclosure control in the public build, and returns what
+the notebook should display.  Notebooks never write files themselves.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+from IPython.display import HTML, Image, Markdown
+
+from sa_lib.charts import Chart
+from sa_lib.errors import OptionError
+
+__all__ = ["Publisher", "AUDIENCES", "markdown_escape"]
+
+AUDIENCES = ("official", "public")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+
+
+def markdown_escape(text: object) -> str:
+    """Escape text that came from data before it is put into Markdown or HTML.
+
+    Examples
+    --------
+    >>> markdown_escape("<script>alert(1)</script> *bold*")
+    '&lt;script&gt;alert(1)&lt;/script&gt; \\\\*bold\\\\*'
+    """
+    s = html.escape(str(text), quote=True)
+    return re.sub(r"([\\`*_{}\[\]()#+!|~>])", r"\\\1", s)
+
+
+@dataclass
+class Publisher:
+    """Writes a build's tables and charts and says what to display.
+
+    Parameters
+    ----------
+    output_dir : path
+        The build folder (``.../official`` or ``.../public``); ``tables/`` and
+        ``charts/`` are created inside it.
+    audience : {"official", "public"}
+        ``public`` applies disclosure control to sensitive tables and leaves
+        out partner-confidential ones.
+    threshold : int
+        Counts from 1 to ``threshold - 1`` are suppressed in public tables.
+    """
+
+    output_dir: Path | None
+    audience: Literal["official", "public"] = "official"
+    threshold: int = 5
+    tables: list[str] = field(default_factory=list)
+    charts: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.audience not in AUDIENCES:
+            raise OptionError(f"audience must be one of {AUDIENCES}, got {self.audience!r}")
+        if self.output_dir is not None:
+            self.output_dir = Path(self.output_dir)
+            (self.output_dir / "tables").mkdir(parents=True, exist_ok=True)
+            (self.output_dir / "charts").mkdir(parents=True, exist_ok=True)
+
+    @property
+    def is_public(self) -> bool:
+        """True in the public build."""
+        return self.audience == "public"
+
+    def table(
+        self,
+        df: pd.DataFrame,
+        name: str,
+        title: str,
+        note: str = "",
+        sensitive: bool = False,
+        confidential: bool = False,
+        count_columns: list[str] | None = None,
+        percent_columns: list[str] | None = None,
+        index: bool = False,
+    ) -> HTML:
+        """Publish one table: write ``tables/<name>.csv`` and return it for display.
+
+        Parameters
+        ----------
+        df : DataFrame
+            The table as computed (full precision).
+        name : str
+            File name (lower case, digits and underscores).
+        title : str
+            Caption shown above the table (escaped).
+        note : str
+            Definition or caveat shown under it (escaped).
+        sensitive : bool
+            Small counts in ``count_columns`` are suppressed in the public build
+            (with secondary suppression and no percentage from a suppressed cell).
+        confidential : bool
+            Partner-confidential: left out of the public build entirely.
+        count_columns, percent_columns : list of str
+            Which columns are counts and which are derived percentages.
+        index : bool
+            Keep the index as a column.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> pub = Publisher(None)
+        >>> out = pub.table(pd.DataFrame({"a": [1]}), "t", "A <b>table</b>")
+        >>> "&lt;b&gt;" in out.data
+        True
+        """
+        if not _NAME.match(name):
+            raise OptionError(f"table name {name!r}: use lower case letters, digits and _")
+        if confidential and self.is_public:
+            return HTML(f"<p class='sa-withheld'><strong>{html.escape(title)}</strong>: "
+                        "partner-confidential, shown in the official report only.</p>")
+        shown = df.reset_index() if index else df.reset_index(drop=True)
+        if sensitive and self.is_public:
+            from sa_lib.disclosure import render_table
+
+            shown = render_table(shown, audience="public", threshold=self.threshold,
+                                 value_columns=count_columns, percent_columns=percent_columns)
+        if self.output_dir is not None:
+            shown.to_csv(self.output_dir / "tables" / f"{name}.csv", index=False,
+                         lineterminator="\n")
+        self.tables.append(name)
+        body = shown.to_html(index=False, escape=True, na_rep="", border=0,
+                             classes="sa-table", float_format=lambda x: f"{x:,.1f}")
+        cap = f"<p class='sa-caption'><strong>{html.escape(title)}</strong></p>"
+        foot = f"<p class='sa-note'>{html.escape(note)}</p>" if note else ""
+        return HTML(cap + body + foot)
+
+    def chart(self, chart: Chart, name: str) -> Image:
+        """Publish one chart: write ``charts/<name>.png`` and return it with its alt text."""
+        if not _NAME.match(name):
+            raise OptionError(f"chart name {name!r}: use lower case letters, digits and _")
+        png = chart.to_png()
+        if self.output_dir is not None:
+            (self.output_dir / "charts" / f"{name}.png").write_bytes(png)
+        self.charts.append(name)
+        return Image(data=png, format="png", metadata={"alt": chart.alt_text})
+
+    @staticmethod
+    def text(markdown: str) -> Markdown:
+        """Display generated prose (already built from escaped values)."""
+        return Markdown(markdown)

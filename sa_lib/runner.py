@@ -1,0 +1,286 @@
+"""Run the notebook series for a parameters file and write the reports.
+
+``sa run parameters/2025.yaml`` (or :func:`run_assessment`):
+
+1. validates the parameters file (before any kernel starts);
+2. executes every numbered notebook with papermill, once for the ``official``
+   and once for the ``public`` build, in parallel (kernel ``python3``, working
+   directory ``notebooks/``, timeouts, a progress bar);
+3. converts each executed notebook to HTML with code hidden, and all of them
+   into one stakeholder ``report.html`` with a table of contents, readable offline;
+4. writes every table as CSV and all of them in ``tables.xlsx``, charts as PNG,
+   and ``manifest.json`` (parameters, input files with sha256, versions, timings);
+5. builds into a staging folder and swaps it in only when everything
+   succeeded, so a failed run never replaces or corrupts the last good report.
+   A failure keeps the failed executed notebook under ``outputs/.../failed/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+
+from sa_lib.errors import SAError
+from sa_lib.html_report import combined_report, notebook_html
+from sa_lib.parameters import Parameters, load_parameters
+from sa_lib.paths import NOTEBOOKS_DIR, OUTPUTS_DIR, PROJECT_ROOT
+
+__all__ = ["RunResult", "NotebookFailed", "run_assessment", "report_notebooks"]
+
+AUDIENCES = ("official", "public")
+KERNEL = "python3"
+CELL_TIMEOUT = 600
+
+
+class NotebookFailed(SAError):
+    """A notebook raised an error; the message names the notebook and the cell."""
+
+
+@dataclass
+class RunResult:
+    """What a run produced."""
+
+    output_dir: Path
+    reports: list[Path] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def report_notebooks() -> list[Path]:
+    """The numbered notebooks of the series (``notebooks/NN_*.ipynb``), in order."""
+    return sorted(p for p in NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _input_files(params: Parameters) -> list[dict[str, str]]:
+    paths: list[Path] = [Path(params.source)]
+    for p in params.police_uk_paths():
+        paths += sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+    for key in ("partner", "morile_sheets", "morile_scales", "csp_table", "population"):
+        p = params.path(key)
+        paths += sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+    seen = dict.fromkeys(paths)
+    return [{"path": str(p.relative_to(PROJECT_ROOT)), "sha256": _sha256(p)} for p in seen]
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("sa-workbook", "pandas", "numpy", "scipy", "statsmodels", "matplotlib",
+                "papermill", "nbconvert", "pyarrow"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def _failed_cell(nb_path: Path) -> str:
+    """Describe the cell that failed in a papermill output notebook."""
+    try:
+        nb = nbformat.read(nb_path, as_version=4)
+    except (OSError, ValueError):
+        return "unknown cell"
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+                return (f"cell {i} ({first[:60]!r}): {out.get('ename')}: "
+                        f"{str(out.get('evalue'))[:500]}")
+    return "unknown cell"
+
+
+def _execute(nb: Path, out_nb: Path, params_file: Path, audience: str, build_dir: Path) -> float:
+    import papermill as pm
+
+    start = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            str(nb), str(out_nb),
+            parameters={"parameters_file": str(params_file), "audience": audience,
+                        "output_dir": str(build_dir)},
+            kernel_name=KERNEL, cwd=str(NOTEBOOKS_DIR), progress_bar=False,
+            execution_timeout=CELL_TIMEOUT, start_timeout=120, log_output=False,
+        )
+    except pm.PapermillExecutionError:
+        raise NotebookFailed(f"{nb.name} ({audience} build) failed at {_failed_cell(out_nb)}") \
+            from None
+    return time.perf_counter() - start
+
+
+def run_assessment(
+    parameters: str | Path,
+    areas: list[str] | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> RunResult:
+    """Build the official and public reports for a parameters file.
+
+    Parameters
+    ----------
+    parameters : path
+        e.g. ``parameters/2025.yaml``.
+    areas : list of str, optional
+        Reserved for batch runs; only the parameters file's area is built now.
+    workers : int, optional
+        Notebooks executed at once (default: the number of cores).
+    progress : bool, default True
+        Show a progress bar.
+
+    Returns
+    -------
+    RunResult
+        The output folder, the two ``report.html`` paths and timings.
+
+    Raises
+    ------
+    ParameterError
+        The parameters file is invalid (nothing is run).
+    NotebookFailed
+        A notebook failed; the previous report is left untouched and the failed
+        executed notebook is kept under ``failed/`` for inspection.
+    """
+    t0 = time.perf_counter()
+    params_path = Path(parameters)
+    params_file = (params_path if params_path.is_absolute() else PROJECT_ROOT / params_path).resolve()
+    params = load_parameters(params_file)
+    if areas and any(a != params.area.code for a in areas):
+        raise SAError(f"this parameters file is for {params.area.code}; other areas need their "
+                      "own parameters file")
+    notebooks = report_notebooks()
+    if not notebooks:
+        raise SAError(f"no numbered notebooks found in {NOTEBOOKS_DIR}")
+    final = OUTPUTS_DIR / params.area_slug / params.period_slug
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = final.parent / f".staging-{params.period_slug}-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    jobs = []
+    for audience in AUDIENCES:
+        build = staging / audience
+        (build / "notebooks").mkdir(parents=True)
+        for nb in notebooks:
+            jobs.append((nb, build / "notebooks" / nb.name, audience, build))
+    timings: dict[str, float] = {}
+    n_workers = workers or os.cpu_count() or 1
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(jobs), desc="notebooks", unit="nb", file=sys.stderr)
+    failure: NotebookFailed | None = None
+    try:
+        with ThreadPoolExecutor(max_workers=n_workers) as pool:
+            futures = {pool.submit(_execute, nb, out, params_file, aud, build): (nb, out, aud)
+                       for nb, out, aud, build in jobs}
+            for fut in as_completed(futures):
+                nb, out, aud = futures[fut]
+                try:
+                    timings[f"{aud}/{nb.name}"] = round(fut.result(), 2)
+                except NotebookFailed as exc:
+                    failure = failure or exc
+                    failed_dir = final.parent / "failed" / params.period_slug / aud
+                    failed_dir.mkdir(parents=True, exist_ok=True)
+                    if out.exists():
+                        shutil.copy2(out, failed_dir / out.name)
+                if bar is not None:
+                    bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    if failure is not None:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise NotebookFailed(f"{failure} The previous report (if any) is unchanged; the failed "
+                             f"notebook is kept in {final.parent / 'failed' / params.period_slug}")
+    try:
+        reports = []
+        for audience in AUDIENCES:
+            build = staging / audience
+            executed = [build / "notebooks" / nb.name for nb in notebooks]
+            for nbp in executed:
+                (build / f"{nbp.stem}.html").write_text(notebook_html(nbp), encoding="utf-8")
+            title = f"{params.title}: {params.area.name}, {params.review_window.label}"
+            (build / "report.html").write_text(
+                combined_report(executed, title=title, audience=audience), encoding="utf-8")
+            _write_xlsx(build)
+            reports.append(final / audience / "report.html")
+        timings["total_seconds"] = round(time.perf_counter() - t0, 2)
+        manifest = {
+            "parameters_file": str(params_file.relative_to(PROJECT_ROOT)),
+            "parameters": params.model_dump(mode="json"),
+            "area": params.area.name,
+            "review_window": params.review_window.label,
+            "inputs": _input_files(params),
+            "versions": _versions(),
+            "timings_seconds": timings,
+            "notebooks": [nb.name for nb in notebooks],
+        }
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True),
+                                               encoding="utf-8")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _swap_in(staging, final)
+    # A good run supersedes the record of an earlier failure for the same period.
+    shutil.rmtree(final.parent / "failed" / params.period_slug, ignore_errors=True)
+    return RunResult(final, reports, timings)
+
+
+def _write_xlsx(build: Path) -> None:
+    tables = sorted((build / "tables").glob("*.csv"))
+    with pd.ExcelWriter(build / "tables.xlsx", engine="openpyxl") as xl:
+        if not tables:
+            pd.DataFrame({"note": ["no tables"]}).to_excel(xl, sheet_name="contents", index=False)
+        for t in tables:
+            pd.read_csv(t).to_excel(xl, sheet_name=t.stem[:31], index=False)
+    _normalise_xlsx(build / "tables.xlsx")
+
+
+def _normalise_xlsx(path: Path) -> None:
+    """Rewrite the XLSX zip with fixed timestamps so identical tables give identical bytes."""
+    import zipfile
+
+    tmp = path.with_suffix(".tmp")
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in sorted(src.infolist(), key=lambda i: i.filename):
+            data = src.read(item.filename)
+            if item.filename == "docProps/core.xml":
+                import re
+
+                data = re.sub(rb"<dcterms:(created|modified)[^>]*>[^<]*</dcterms:\1>", b"", data)
+            info = zipfile.ZipInfo(item.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(info, data)
+    tmp.replace(path)
+
+
+def _swap_in(staging: Path, final: Path) -> None:
+    """Replace the previous report with the new one in two renames."""
+    old = final.parent / f".previous-{final.name}-{os.getpid()}"
+    if final.exists():
+        final.rename(old)
+    try:
+        staging.rename(final)
+    except OSError:
+        if old.exists():
+            old.rename(final)  # put the last good report back
+        raise
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,85 @@
+"""End-to-end: the runner builds both reports, and a failure leaves the last good one intact."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import sa_lib.runner as runner
+from sa_lib.cli import main
+from sa_lib.runner import NotebookFailed, run_assessment
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("outputs")
+    mp = pytest.MonkeyPatch()
+    mp.setattr(runner, "OUTPUTS_DIR", out)
+    try:
+        result = run_assessment("parameters/2025.yaml", progress=False)
+    finally:
+        mp.undo()
+    return result.output_dir
+
+
+def test_both_builds_written(built: Path) -> None:
+    for audience in ("official", "public"):
+        b = built / audience
+        assert (b / "report.html").stat().st_size > 10_000
+        assert (b / "tables.xlsx").exists()
+        assert (b / "tables" / "data_quality.csv").exists()
+        assert list((b / "notebooks").glob("*.ipynb"))
+    manifest = json.loads((built / "manifest.json").read_text())
+    assert manifest["area"] == "Maidstone"
+    assert any(i["path"].endswith("2025-01-kent-street.csv.gz") for i in manifest["inputs"])
+    assert all(len(i["sha256"]) == 64 for i in manifest["inputs"])
+
+
+def test_report_is_offline_and_has_working_contents(built: Path) -> None:
+    page = (built / "official" / "report.html").read_text()
+    assert not re.search(r"<script[^>]+src=", page)
+    assert not re.search(r"<link[^>]+href=[\"']https?:", page)
+    anchors = set(re.findall(r'<a id="(sec-\d+)"', page))
+    links = set(re.findall(r'href="#(sec-\d+)"', page))
+    assert links and links <= anchors
+    assert "Data quality and sources" in page
+    assert "parameters_file" not in page  # code and parameter cells hidden
+
+
+def test_failure_keeps_previous_report(built: Path, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # Copy a good report into a fresh outputs folder, then make a notebook fail.
+    import shutil
+
+    out = tmp_path / "outputs"
+    shutil.copytree(built.parent.parent, out)
+    good = out / built.parent.name / built.name / "official" / "report.html"
+    before = good.read_bytes()
+    nb_dir = tmp_path / "notebooks"
+    nb_dir.mkdir()
+    for nb in runner.report_notebooks():
+        shutil.copy(nb, nb_dir)
+    broken = nbformat.read(nb_dir / runner.report_notebooks()[0].name, as_version=4)
+    broken.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('planted failure')"))
+    nbformat.write(broken, nb_dir / runner.report_notebooks()[0].name)
+    monkeypatch.setattr(runner, "OUTPUTS_DIR", out)
+    monkeypatch.setattr(runner, "NOTEBOOKS_DIR", nb_dir)
+    with pytest.raises(NotebookFailed, match="planted failure") as err:
+        run_assessment("parameters/2025.yaml", progress=False)
+    assert runner.report_notebooks()[0].name in str(err.value)
+    assert good.read_bytes() == before
+    assert list((out / "maidstone" / "failed").rglob("*.ipynb"))
+    assert not list((out / "maidstone").glob(".staging-*"))
+
+
+def test_cli_bad_parameters_exit_nonzero_without_traceback(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture) -> None:
+    p = tmp_path / "bad.yaml"
+    p.write_text("year: 2025\nwindw: {}\n")
+    assert main(["run", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert "windw: unknown key" in err and "Traceback" not in err
