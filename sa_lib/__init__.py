@@ -63,6 +63,15 @@ from sa_lib.morile import (
     score_morile,
     validate_morile_scores,
 )
+from sa_lib.partner import (
+    PARTNER_KINDS,
+    PartnerColumn,
+    PartnerSchema,
+    pseudonymise,
+    read_partner,
+    validate_partner,
+    write_templates,
+)
 from sa_lib.paths import DATA_DIR, OUTPUTS_DIR, PARAMETERS_DIR, PROJECT_ROOT
 from sa_lib.periods import (
     Window,
@@ -94,6 +103,7 @@ from sa_lib.priorities import (
 from sa_lib.quality import data_quality, implausible_months
 from sa_lib.repeat import flag_repeats, repeat_definition, repeat_victim_rate
 from sa_lib.spc import POINT_TYPES, spc_summary, xmr
+from sa_lib.synthetic import GENERATOR_VERSION, MORILE_THEMES, generate_partner_data
 
 __version__ = "0.1.0"
 
@@ -130,4 +140,7 @@ __all__ = [
     "monthly_counts", "data_quality", "implausible_months",
     "TOTAL_RECORDED_CRIME", "read_csp_recorded_crime", "read_population", "population_year",
     "area_population", "csp_rates",
+    "PARTNER_KINDS", "PartnerColumn", "PartnerSchema", "read_partner", "validate_partner",
+    "pseudonymise", "write_templates",
+    "generate_partner_data", "GENERATOR_VERSION", "MORILE_THEMES",
 ]

@@ -31,8 +31,8 @@ def markdown_escape(text: object) -> str:
 
     Examples
     --------
-    >>> markdown_escape("<script>alert(1)</script> *bold*")
-    '&lt;script&gt;alert(1)&lt;/script&gt; \\\\*bold\\\\*'
+    >>> print(markdown_escape("<script>alert(1)</script> *bold*"))
+    &lt;script&gt;alert\\(1\\)&lt;/script&gt; \\*bold\\*
     """
     s = html.escape(str(text), quote=True)
     return re.sub(r"([\\`*_{}\[\]()#+!|~>])", r"\\\1", s)
