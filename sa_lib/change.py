@@ -254,7 +254,7 @@ def change_table(
     current: str = "current",
     period: str | Window | None = None,
     comparison: str = "the previous 12 months",
-    unit: str | pd.Series = "offences",
+    unit: str | pd.Series | dict[str, str] = "offences",
     min_base: int = 10,
     alpha: float = 0.05,
     sort_by: Literal["input", "abs_difference", "difference", "pct_change", "current"] = "input",
@@ -269,7 +269,7 @@ def change_table(
         Column names.
     period, comparison, unit, min_base, alpha
         As for :func:`change_sentence`; ``unit`` may be a Series aligned with
-        ``data`` for per-row units.
+        ``data``, or a dict of category -> unit (key ``"default"`` for the rest).
     sort_by : str, default "input"
         ``"abs_difference"`` lists the largest movers first; ``"difference"``,
         ``"pct_change"`` and ``"current"`` sort descending; ``"input"`` keeps order.
@@ -321,7 +321,12 @@ def change_table(
     )
     out["small_base"] = prev.to_numpy() < min_base
     out["p_value"], out["significance"] = change_significance(prev.to_numpy(), curr.to_numpy(), alpha)
-    units = unit.to_numpy() if isinstance(unit, pd.Series) else [unit] * len(out)
+    if isinstance(unit, pd.Series):
+        units = list(unit.to_numpy())
+    elif isinstance(unit, dict):
+        units = [unit.get(cat, unit.get("default", "offences")) for cat in out["category"]]
+    else:
+        units = [unit] * len(out)
     out["sentence"] = [
         change_sentence(str(cat), p, c, period, comparison, u, min_base)
         for cat, p, c, u in zip(out["category"], prev, curr, units, strict=True)

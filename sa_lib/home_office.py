@@ -80,8 +80,7 @@ def read_csp_recorded_crime(path: str | Path | None = None) -> pd.DataFrame:
         raise DataValidationError([Problem(str(path), None, None, "file not found")])
     with path.open(encoding="utf-8-sig", errors="replace") as fh:
         head = [next(fh, "") for _ in range(12)]
-    title = head[0].split(",")[0].strip('"') if head else ""
-    m = re.search(r"year ending (\w+ \d{4})", title)
+    m = re.search(r"year ending (\w+ \d{4})", head[0] if head else "")
     period = f"year ending {m.group(1)}" if m else ""
     skip = next((i for i, line in enumerate(head) if line.startswith('"Police Force')), None)
     if skip is None:

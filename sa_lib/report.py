@@ -82,7 +82,7 @@ class Publisher:
         sensitive: bool = False,
         confidential: bool = False,
         count_columns: list[str] | None = None,
-        percent_columns: list[str] | None = None,
+        derived: dict[str, list[str]] | None = None,
         index: bool = False,
     ) -> HTML:
         """Publish one table: write ``tables/<name>.csv`` and return it for display.
@@ -102,8 +102,11 @@ class Publisher:
             (with secondary suppression and no percentage from a suppressed cell).
         confidential : bool
             Partner-confidential: left out of the public build entirely.
-        count_columns, percent_columns : list of str
-            Which columns are counts and which are derived percentages.
+        count_columns : list of str
+            Which columns are counts (default: ``df.attrs["count_columns"]``).
+        derived : dict of column -> source columns
+            Columns computed from counts (differences, percentages, sentences),
+            hidden where a source is hidden (default: ``df.attrs["derived"]``).
         index : bool
             Keep the index as a column.
 
@@ -125,7 +128,8 @@ class Publisher:
             from sa_lib.disclosure import render_table
 
             shown = render_table(shown, audience="public", threshold=self.threshold,
-                                 value_columns=count_columns, percent_columns=percent_columns)
+                                 value_columns=count_columns or df.attrs.get("count_columns"),
+                                 derived=derived or df.attrs.get("derived"))
         if self.output_dir is not None:
             shown.to_csv(self.output_dir / "tables" / f"{name}.csv", index=False,
                          lineterminator="\n")

@@ -21,6 +21,7 @@ from sa_lib.periods import rolling_window
 def test_table_c2_parsed_with_quirks() -> None:
     t = read_csp_recorded_crime()
     assert t["offence_group"].nunique() == 23
+    assert (t["period"] == "year ending June 2025").all()
     kent = t[(t.pfa_name == "Kent") & (t.offence_group == TOTAL_RECORDED_CRIME)]
     force = kent[kent.row_type == "force_total"]["offences"].item()
     assert force == 160259
