@@ -7,7 +7,7 @@ notebook reads a file or builds a path itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -118,26 +118,32 @@ class _CrimeChapter:
                          f"{crime_type}, {self.params.area.name}, {self.params.review_window.label}",
                          "Records per month", caption="Source: data.police.uk (OGL v3.0)")
 
+    @cached_property
     def csp_comparison(self) -> pd.DataFrame:
-        """Every CSP's rate per 1,000 (Table C2 window), ranked, this area first."""
+        """Every CSP's rate per 1,000 (Table C2 window), ranked, this area first.
+
+        Read once per notebook run; the table's period is kept in ``attrs["period"]``.
+        """
         crime = read_csp_recorded_crime(self.params.path("csp_table"))
         period = crime["period"].iloc[0]
         year = _table_population_year(period)
         r = csp_rates(crime, TOTAL_RECORDED_CRIME, year, read_population(self.params.path("population")))
         r["this_area"] = r["csp_code"] == self.params.area.code
-        return r.sort_values(["this_area", "rank"], ascending=[False, True]).reset_index(drop=True)
+        r = r.sort_values(["this_area", "rank"], ascending=[False, True]).reset_index(drop=True)
+        r.attrs["period"] = period
+        return r
 
     def csp_comparison_text(self) -> Markdown:
         """Rate, rank and funnel position of this area among all CSPs."""
         from sa_lib.benchmark import funnel_position
 
-        r = self.csp_comparison()
+        r = self.csp_comparison
         me = r[r["this_area"]].iloc[0]
         ranked = r.dropna(subset=["rate_per_1000"])
         overall = ranked["offences"].sum() / ranked["population"].sum() * 1000
         where = funnel_position(float(me["rate_per_1000"]), float(me["population"]), overall)
         return Markdown(
-            f"In the Home Office table ({markdown_escape(read_csp_recorded_crime(self.params.path('csp_table'))['period'].iloc[0])}), "
+            f"In the Home Office table ({markdown_escape(r.attrs['period'])}), "
             f"{markdown_escape(me['csp_name'])} recorded {format_count(int(me['offences']))} crimes "
             f"(excluding fraud), {me['rate_per_1000']:.1f} per 1,000 residents (mid-{int(me['population_year'])} "
             f"population). That is the {_ordinal(int(me['rank']))} highest rate of "
@@ -147,7 +153,7 @@ class _CrimeChapter:
 
     def csp_funnel_chart(self) -> Chart:
         """Funnel plot of every CSP's rate, this area highlighted."""
-        r = self.csp_comparison()
+        r = self.csp_comparison
         ranked = r.dropna(subset=["rate_per_1000"])
         overall = ranked["offences"].sum() / ranked["population"].sum() * 1000
         me = r[r["this_area"]].iloc[0]["csp_name"]
@@ -175,7 +181,6 @@ class Assessment(_CrimeChapter):
 
     params: Parameters
     publish: Publisher
-    _cache: dict = field(default_factory=dict)
 
     @cached_property
     def records(self) -> pd.DataFrame:
