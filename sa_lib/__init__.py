@@ -23,6 +23,7 @@ from sa_lib.change import (
     format_pct,
     pct_change,
 )
+from sa_lib.chapter_themes import SYNTHETIC_LABEL, TableSpec, variation_phrase
 from sa_lib.charts import SPC_COLOURS, Chart, spc_chart
 from sa_lib.disclosure import (
     CHANGE_TABLE_DERIVED_COLUMNS,
@@ -42,6 +43,14 @@ from sa_lib.errors import (
     Problem,
     SAError,
 )
+from sa_lib.explore import (
+    Explorer,
+    ExploreView,
+    explore_areas,
+    explore_records,
+    explore_view,
+    explorer,
+)
 from sa_lib.geography import Area, load_csp_lookup, load_lsoa_lookup, resolve_area
 from sa_lib.home_office import (
     TOTAL_RECORDED_CRIME,
@@ -50,6 +59,15 @@ from sa_lib.home_office import (
     population_year,
     read_csp_recorded_crime,
     read_population,
+)
+from sa_lib.measures import (
+    PARTNER_MEASURES,
+    MeasureSpec,
+    find_partner_files,
+    load_partner_data,
+    measure_window_values,
+    monthly_measure,
+    partner_observations,
 )
 from sa_lib.morile import (
     DEFAULT_MORILE_SCALES,
@@ -102,6 +120,17 @@ from sa_lib.priorities import (
 )
 from sa_lib.quality import data_quality, implausible_months
 from sa_lib.repeat import flag_repeats, repeat_definition, repeat_victim_rate
+from sa_lib.review import (
+    ASSURANCE_RESULTS,
+    MIN_SPC_POINTS,
+    PLAN_COLUMNS,
+    TARGET_STATUSES,
+    review_priorities,
+    review_sentence,
+    review_summary,
+    target_assurance,
+    target_status,
+)
 from sa_lib.spc import POINT_TYPES, spc_summary, xmr
 from sa_lib.synthetic import GENERATOR_VERSION, MORILE_THEMES, generate_partner_data
 
@@ -109,7 +138,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     # notebooks
-    "Assessment", "open_assessment",
+    "explorer", "Explorer", "ExploreView", "explore_records", "explore_areas", "explore_view",
+    "Assessment", "open_assessment", "TableSpec", "SYNTHETIC_LABEL", "variation_phrase",
     # errors
     "SAError", "OptionError", "ParameterError", "DataValidationError", "MoRiLEError", "Problem",
     # paths
@@ -131,6 +161,9 @@ __all__ = [
     # priorities
     "PRIORITY_FACTORS", "RECOMMENDATIONS", "priority_matrix", "volume_score", "trend_score",
     "recommend_priorities",
+    # review of last year's priorities
+    "target_status", "target_assurance", "review_priorities", "review_summary",
+    "review_sentence", "TARGET_STATUSES", "ASSURANCE_RESULTS", "MIN_SPC_POINTS", "PLAN_COLUMNS",
     # disclosure control
     "suppress", "suppression_mask", "apply_suppression", "render_table", "safe_percentage",
     "check_disclosure", "change_table_derived", "CHANGE_TABLE_DERIVED_COLUMNS",
@@ -143,4 +176,6 @@ __all__ = [
     "PARTNER_KINDS", "PartnerColumn", "PartnerSchema", "read_partner", "validate_partner",
     "pseudonymise", "write_templates",
     "generate_partner_data", "GENERATOR_VERSION", "MORILE_THEMES",
+    "PARTNER_MEASURES", "MeasureSpec", "find_partner_files", "load_partner_data",
+    "partner_observations", "measure_window_values", "monthly_measure",
 ]

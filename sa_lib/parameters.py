@@ -11,10 +11,17 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from sa_lib.errors import ParameterError
 from sa_lib.paths import DATA_DIR, PARAMETERS_DIR, PROJECT_ROOT
@@ -80,12 +87,27 @@ class DataParameters(_Strict):
 
 
 class ThemeParameters(_Strict):
-    """A themed chapter: which police.uk crime types it covers."""
+    """A themed chapter: the police.uk crime types and partner measures it covers."""
 
     name: str = Field(min_length=1)
     crime_types: list[str] = Field(default_factory=list)
-    improvement: Improvement = "decrease"
+    partner_measures: list[str] = Field(default_factory=list)
     description: str = ""
+
+    @field_validator("crime_types")
+    @classmethod
+    def _known_crime_types(cls, v: list[str]) -> list[str]:
+        from sa_lib.police_uk import CRIME_TYPES
+
+        bad = [c for c in v if c not in CRIME_TYPES]
+        if bad:
+            raise ValueError(f"unknown police.uk crime type(s) {bad}; choose from {list(CRIME_TYPES)}")
+        return v
+
+    @field_validator("partner_measures")
+    @classmethod
+    def _known_measures(cls, v: list[str]) -> list[str]:
+        return _check_measures(v, police=False)
 
 
 class ThresholdParameters(_Strict):
@@ -96,14 +118,81 @@ class ThresholdParameters(_Strict):
     significance: float = Field(default=0.05, gt=0, lt=1)
 
 
+def _check_measures(v: list[str], police: bool) -> list[str]:
+    from sa_lib.measures import PARTNER_MEASURES
+    from sa_lib.police_uk import CRIME_TYPES
+
+    known = list(PARTNER_MEASURES) + (list(CRIME_TYPES) + [TOTAL_CRIME] if police else [])
+    bad = [m for m in v if m not in known]
+    if bad:
+        raise ValueError(f"unknown measure(s) {bad}; choose from {known}")
+    return v
+
+
+#: The name of the police.uk total (all crime types except anti-social behaviour).
+TOTAL_CRIME = "Total crime (excluding ASB)"
+Score = Annotated[int, Field(ge=1, le=5)]
+
+
 class PriorityParameters(_Strict):
-    """The priority matrix and the recommendation step."""
+    """The priority matrix and the recommendation step.
+
+    Every MoRiLE theme needs a volume and a trend score: from ``measures``
+    (theme -> a police.uk crime type, the police.uk total or a partner
+    measure), or given by hand in ``volume`` and ``trend`` (themes with no data,
+    such as organised crime groups).  A hand score wins over a measure.
+    """
 
     n_priorities: int = Field(default=5, ge=1)
     cross_cutting: list[str] = Field(default_factory=list)
     weights: dict[str, float] = Field(default_factory=dict)
-    perception: dict[str, int] = Field(default_factory=dict)
-    influence: dict[str, int] = Field(default_factory=dict)
+    perception: dict[str, Score] = Field(default_factory=dict)
+    influence: dict[str, Score] = Field(default_factory=dict)
+    measures: dict[str, str] = Field(default_factory=dict)
+    volume: dict[str, Score] = Field(default_factory=dict)
+    trend: dict[str, Score] = Field(default_factory=dict)
+
+    @field_validator("measures")
+    @classmethod
+    def _known_measures(cls, v: dict[str, str]) -> dict[str, str]:
+        _check_measures(list(v.values()), police=True)
+        return v
+
+    @model_validator(mode="after")
+    def _every_theme_scored(self) -> PriorityParameters:
+        themes = set(self.perception) | set(self.influence) | set(self.measures) | \
+            set(self.volume) | set(self.trend)
+        problems = []
+        for t in sorted(themes):
+            missing = [k for k in ("perception", "influence") if t not in getattr(self, k)]
+            missing += [k for k in ("volume", "trend")
+                        if t not in getattr(self, k) and t not in self.measures]
+            if missing:
+                problems.append(f"{t!r} has no {' / '.join(missing)} score"
+                                + (" (give a measure or hand scores)"
+                                   if {"volume", "trend"} & set(missing) else ""))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class ReviewIndicator(_Strict):
+    """How an action-plan indicator is checked with SPC: its monthly measure and target."""
+
+    measure: str
+    monthly_target: float
+
+    @field_validator("measure")
+    @classmethod
+    def _known_measure(cls, v: str) -> str:
+        _check_measures([v], police=True)
+        return v
+
+
+class ReviewParameters(_Strict):
+    """The review of last year's priorities (chapter 4)."""
+
+    indicators: dict[str, ReviewIndicator] = Field(default_factory=dict)
 
 
 class Parameters(_Strict):
@@ -122,6 +211,7 @@ class Parameters(_Strict):
     thresholds: ThresholdParameters = ThresholdParameters()
     priorities: PriorityParameters = PriorityParameters()
     last_year_priorities: list[str] = Field(default_factory=list)
+    review: ReviewParameters = ReviewParameters()
     source: str = Field(default="", exclude=True)
 
     @field_validator("rebase")

@@ -57,8 +57,8 @@ class Publisher:
     output_dir: Path | None
     audience: Literal["official", "public"] = "official"
     threshold: int = 5
-    tables: list[str] = field(default_factory=list)
-    charts: list[str] = field(default_factory=list)
+    written_tables: list[str] = field(default_factory=list)
+    written_charts: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.audience not in AUDIENCES:
@@ -133,7 +133,7 @@ class Publisher:
         if self.output_dir is not None:
             shown.to_csv(self.output_dir / "tables" / f"{name}.csv", index=False,
                          lineterminator="\n")
-        self.tables.append(name)
+        self.written_tables.append(name)
         body = shown.to_html(index=False, escape=True, na_rep="", border=0,
                              classes="sa-table", float_format=lambda x: f"{x:,.1f}")
         cap = f"<p class='sa-caption'><strong>{html.escape(title)}</strong></p>"
@@ -147,8 +147,23 @@ class Publisher:
         png = chart.to_png()
         if self.output_dir is not None:
             (self.output_dir / "charts" / f"{name}.png").write_bytes(png)
-        self.charts.append(name)
+        self.written_charts.append(name)
         return Image(data=png, format="png", metadata={"alt": chart.alt_text})
+
+    def tables(self, specs: list) -> None:
+        """Publish and display several tables (``TableSpec`` objects), in order."""
+        from IPython.display import display
+
+        for spec in specs:
+            display(self.table(spec.df, spec.name, spec.title, note=spec.note,
+                               sensitive=spec.sensitive, confidential=spec.confidential))
+
+    def charts(self, items: list[tuple[str, Chart]]) -> None:
+        """Publish and display several charts given as ``(name, chart)`` pairs, in order."""
+        from IPython.display import display
+
+        for name, chart in items:
+            display(self.chart(chart, name))
 
     @staticmethod
     def text(markdown: str) -> Markdown:

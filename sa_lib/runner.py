@@ -37,7 +37,8 @@ from sa_lib.html_report import combined_report, notebook_html
 from sa_lib.parameters import Parameters, load_parameters
 from sa_lib.paths import NOTEBOOKS_DIR, OUTPUTS_DIR, PROJECT_ROOT
 
-__all__ = ["RunResult", "NotebookFailed", "run_assessment", "report_notebooks"]
+__all__ = ["RunResult", "NotebookFailed", "NotebookJob", "run_assessment", "report_notebooks",
+           "notebook_jobs"]
 
 AUDIENCES = ("official", "public")
 KERNEL = "python3"
@@ -60,6 +61,21 @@ class RunResult:
 def report_notebooks() -> list[Path]:
     """The numbered notebooks of the series (``notebooks/NN_*.ipynb``), in order."""
     return sorted(p for p in NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+
+
+@dataclass(frozen=True)
+class NotebookJob:
+    """One execution of a notebook: its source and the executed file's name."""
+
+    source: Path
+    name: str
+    parameters: tuple[tuple[str, str], ...] = ()
+
+
+def notebook_jobs(notebooks: list[Path] | None = None) -> list[NotebookJob]:
+    """What to execute for one build, in report order (every numbered notebook once)."""
+    return [NotebookJob(nb, nb.name) for nb in (notebooks if notebooks is not None
+                                               else report_notebooks())]
 
 
 def _sha256(path: Path) -> str:
@@ -93,34 +109,52 @@ def _versions() -> dict[str, str]:
 
 
 def _failed_cell(nb_path: Path) -> str:
-    """Describe the cell that failed in a papermill output notebook."""
+    """Describe the cell that failed in a papermill output notebook.
+
+    Cells are numbered from 1 as in the source notebook: papermill's inserted
+    cells (the injected parameters and its error banner/anchor) are not counted.
+    """
     try:
         nb = nbformat.read(nb_path, as_version=4)
     except (OSError, ValueError):
         return "unknown cell"
-    for i, cell in enumerate(nb.cells):
+    inserted = {"injected-parameters", "papermill-error-cell-tag"}
+    number = 0
+    for cell in nb.cells:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if tags & inserted:
+            continue
+        number += 1
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
-                return (f"cell {i} ({first[:60]!r}): {out.get('ename')}: "
-                        f"{str(out.get('evalue'))[:500]}")
+                return (f"cell {number} ({first[:60]!r}): {out.get('ename')}: "
+                        f"{_strip_ansi(str(out.get('evalue')))[:500]}")
     return "unknown cell"
 
 
-def _execute(nb: Path, out_nb: Path, params_file: Path, audience: str, build_dir: Path) -> float:
+def _strip_ansi(text: str) -> str:
+    import re
+
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def _execute(job: NotebookJob, out_nb: Path, params_file: Path, audience: str,
+             build_dir: Path) -> float:
     import papermill as pm
 
     start = time.perf_counter()
+    nb = job.source
     try:
         pm.execute_notebook(
             str(nb), str(out_nb),
             parameters={"parameters_file": str(params_file), "audience": audience,
-                        "output_dir": str(build_dir)},
+                        "output_dir": str(build_dir), **dict(job.parameters)},
             kernel_name=KERNEL, cwd=str(NOTEBOOKS_DIR), progress_bar=False,
             execution_timeout=CELL_TIMEOUT, start_timeout=120, log_output=False,
         )
     except pm.PapermillExecutionError:
-        raise NotebookFailed(f"{nb.name} ({audience} build) failed at {_failed_cell(out_nb)}") \
+        raise NotebookFailed(f"{job.name} ({audience} build) failed at {_failed_cell(out_nb)}") \
             from None
     return time.perf_counter() - start
 
@@ -164,7 +198,7 @@ def run_assessment(
     if areas and any(a != params.area.code for a in areas):
         raise SAError(f"this parameters file is for {params.area.code}; other areas need their "
                       "own parameters file")
-    notebooks = report_notebooks()
+    notebooks = notebook_jobs()
     if not notebooks:
         raise SAError(f"no numbered notebooks found in {NOTEBOOKS_DIR}")
     final = OUTPUTS_DIR / params.area_slug / params.period_slug
@@ -176,8 +210,8 @@ def run_assessment(
     for audience in AUDIENCES:
         build = staging / audience
         (build / "notebooks").mkdir(parents=True)
-        for nb in notebooks:
-            jobs.append((nb, build / "notebooks" / nb.name, audience, build))
+        for job in notebooks:
+            jobs.append((job, build / "notebooks" / job.name, audience, build))
     timings: dict[str, float] = {}
     n_workers = workers or os.cpu_count() or 1
     bar = None
@@ -213,7 +247,7 @@ def run_assessment(
         reports = []
         for audience in AUDIENCES:
             build = staging / audience
-            executed = [build / "notebooks" / nb.name for nb in notebooks]
+            executed = [build / "notebooks" / job.name for job in notebooks]
             for nbp in executed:
                 (build / f"{nbp.stem}.html").write_text(notebook_html(nbp), encoding="utf-8")
             title = f"{params.title}: {params.area.name}, {params.review_window.label}"
@@ -230,7 +264,7 @@ def run_assessment(
             "inputs": _input_files(params),
             "versions": _versions(),
             "timings_seconds": timings,
-            "notebooks": [nb.name for nb in notebooks],
+            "notebooks": [job.name for job in notebooks],
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True),
                                                encoding="utf-8")

@@ -1,0 +1,515 @@
+"""Chapter 3: one themed section per ``themes`` entry of the parameters file.
+
+Each theme has police.uk crime types (change table, SPC of the theme's monthly
+total, sentences) and partner measures (window values against the 12 months
+before, SPC of the monthly ones, charts of the annual and quarterly ones).
+Partner figures from a ``synthetic_*`` file are labelled SYNTHETIC in every
+title, note and sentence they appear in.
+
+``notebooks/03_themes.ipynb`` calls :meth:`_ThemeChapter.theme_chapters`, which
+shows every theme of the parameters file in order, so a theme added there gets
+its own section with no notebook edit; in JupyterLab ``ctx.theme_chapter(name)``
+shows one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown
+
+from sa_lib.change import (
+    SIGNIFICANT,
+    change_sentence,
+    change_significance,
+    compare_windows,
+    format_count,
+)
+from sa_lib.charts import Chart, spc_chart
+from sa_lib.errors import OptionError
+from sa_lib.measures import (
+    PARTNER_MEASURES,
+    load_partner_data,
+    measure_window_values,
+    monthly_measure,
+    partner_observations,
+)
+from sa_lib.parameters import Parameters, ThemeParameters
+from sa_lib.periods import Window, previous_window, rolling_window
+from sa_lib.repeat import repeat_definition, repeat_victim_rate
+from sa_lib.report import markdown_escape
+from sa_lib.spc import spc_summary, xmr
+
+__all__ = ["TableSpec", "SYNTHETIC_LABEL", "variation_phrase"]
+
+ASB = "Anti-social behaviour"
+#: Added to every title and note of a table or chart built from synthetic partner data.
+SYNTHETIC_LABEL = "SYNTHETIC data"
+SYNTHETIC_NOTE = ("SYNTHETIC: these partner figures come from the seeded generator "
+                  "sa_lib.synthetic, not from any real partner return.")
+_VARIATION_WORDS = {
+    "common_cause": "shows only common-cause variation (no sign of real change)",
+    "special_cause_improvement": "shows special-cause variation in the improving direction",
+    "special_cause_concern": "shows special-cause variation of concern",
+    "special_cause_neutral_high": "shows special-cause variation: unusually high",
+    "special_cause_neutral_low": "shows special-cause variation: unusually low",
+}
+
+
+@dataclass
+class TableSpec:
+    """A table with what the publisher needs to write and show it."""
+
+    df: pd.DataFrame
+    name: str
+    title: str
+    note: str = ""
+    sensitive: bool = False
+    confidential: bool = False
+
+
+def variation_phrase(variation_type: str) -> str:
+    """Plain words for an SPC ``variation_type`` (the latest point's type).
+
+    Examples
+    --------
+    >>> variation_phrase("common_cause")
+    'shows only common-cause variation (no sign of real change)'
+    """
+    try:
+        return _VARIATION_WORDS[variation_type]
+    except KeyError:
+        raise OptionError(f"unknown variation_type {variation_type!r}; "
+                          f"expected one of {list(_VARIATION_WORDS)}") from None
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def _fmt_value(x: float, unit: str) -> str:
+    if pd.isna(x):
+        return "no data"
+    return f"{x:.1f}%" if unit == "percent" else format_count(x)
+
+
+def _whole(values: pd.Series) -> pd.Series:
+    """Counts as nullable integers (so 2566.0 prints as 2566); missing stays missing."""
+    v = pd.Series(values).astype(float)
+    return v.round().astype("Int64") if np.allclose(v.dropna(), v.dropna().round()) else v
+
+
+def _proportion_p(n1: float, d1: float, n2: float, d2: float) -> float:
+    """Two-sided p-value that two proportions are equal (pooled z-test, statsmodels)."""
+    from statsmodels.stats.proportion import proportions_ztest
+
+    if min(d1, d2) <= 0 or (n1 + n2) in (0, d1 + d2):
+        return float("nan")
+    return float(proportions_ztest([n2, n1], [d2, d1])[1])
+
+
+class _ThemeChapter:
+    """Chapter 3 methods, mixed into :class:`sa_lib.assessment.Assessment`."""
+
+    params: Parameters
+    counts: pd.DataFrame
+
+    # Inputs ---------------------------------------------------------------------------
+    @cached_property
+    def partner_data(self) -> dict[str, pd.DataFrame]:
+        """Every partner return in ``data.partner``, validated, by kind (loaded once)."""
+        return load_partner_data(self.params.path("partner"), as_of=self.params.run_date)
+
+    @cached_property
+    def partner_observations(self) -> pd.DataFrame:
+        """The partner measures as tidy observations (:func:`sa_lib.measures.partner_observations`)."""
+        return partner_observations(self.partner_data)
+
+    @property
+    def partner_window(self) -> Window:
+        """Partner measures compare the review window with the 12 months before it."""
+        return self.params.review_window
+
+    @property
+    def partner_previous_window(self) -> Window:
+        """The 12 months before the review window."""
+        return previous_window(self.params.review_window)
+
+    @property
+    def partner_spc_window(self) -> Window:
+        """SPC of monthly partner measures: the review window and the 12 months before."""
+        w = self.params.review_window
+        return rolling_window(w.end, w.n_months + 12)
+
+    def theme(self, name: str) -> ThemeParameters:
+        """The parameters of one theme, by name."""
+        for t in self.params.themes:
+            if t.name == name:
+                return t
+        raise OptionError(f"theme {name!r} is not in the parameters file; themes are "
+                          f"{[t.name for t in self.params.themes]}")
+
+    def _theme_number(self, name: str) -> int:
+        return [t.name for t in self.params.themes].index(self.theme(name).name) + 1
+
+    def _is_synthetic(self, measures: list[str]) -> bool:
+        obs = self.partner_observations
+        return bool(obs.loc[obs["measure"].isin(measures), "synthetic"].any())
+
+    # The whole section -------------------------------------------------------------------
+    def theme_chapter(self, name: str) -> None:
+        """Show one theme's section: heading, police.uk text and table, partner text and
+        tables, charts (tables and charts are published into the build)."""
+        from IPython.display import display
+
+        publish = self.publish  # type: ignore[attr-defined]
+        display(self.theme_heading(name))
+        if self.theme(name).crime_types:
+            display(Markdown("#### Police-recorded crime (police.uk)"))
+            display(self.theme_crime_text(name))
+            publish.tables(self.theme_crime_tables(name))
+        if self.theme(name).partner_measures:
+            display(Markdown("#### Partner data"))
+            display(self.theme_partner_text(name))
+            publish.tables(self.theme_partner_tables(name))
+        charts = self.theme_charts(name)
+        if charts:
+            display(Markdown("#### Charts"))
+            publish.charts(charts)
+
+    def theme_chapters(self) -> None:
+        """Show every theme's section, in the parameters file's order."""
+        for t in self.params.themes:
+            self.theme_chapter(t.name)
+
+    # Headings and police.uk ---------------------------------------------------------------
+    def theme_heading(self, name: str) -> Markdown:
+        """``## 3.N <theme>`` and what the section covers."""
+        t = self.theme(name)
+        n = self._theme_number(name)
+        parts = []
+        if t.crime_types:
+            parts.append("police.uk crime types: " + ", ".join(t.crime_types))
+        if t.partner_measures:
+            syn = " (SYNTHETIC)" if self._is_synthetic(t.partner_measures) else ""
+            parts.append("partner measures" + syn + ": " + ", ".join(t.partner_measures))
+        desc = f"{t.description}\n\n" if t.description else ""
+        return Markdown(f"## 3.{n} {markdown_escape(t.name)}\n\n{markdown_escape(desc)}"
+                        f"*This section covers {markdown_escape('; '.join(parts))}.*")
+
+    def _theme_counts(self, name: str) -> pd.DataFrame:
+        t = self.theme(name)
+        c = self.counts[self.counts["crime_type"].isin(t.crime_types)]
+        if len(t.crime_types) > 1:
+            total = c.groupby(["month", "area"], as_index=False)["count"].sum()
+            c = pd.concat([total.assign(crime_type=f"{t.name}: all types"), c], ignore_index=True)
+        return c
+
+    def theme_crime_change(self, name: str) -> pd.DataFrame:
+        """Change for the theme's crime types (and their total), comparison windows."""
+        t = self.theme(name)
+        if not t.crime_types:
+            return pd.DataFrame()
+        c = self._theme_counts(name)
+        unit = "incidents" if t.crime_types == [ASB] else "offences"
+        out = compare_windows(c, self.params.current_window, self.params.previous_window,
+                              by="crime_type", min_base=self.params.thresholds.small_base,
+                              alpha=self.params.thresholds.significance, sort_by="input",
+                              unit=unit)
+        # The theme's total first, then its crime types in the parameters' order.
+        order = {k: i for i, k in enumerate([f"{t.name}: all types", *t.crime_types])}
+        return out.sort_values("category", key=lambda s: s.map(order), kind="stable") \
+            .reset_index(drop=True)
+
+    def theme_crime_tables(self, name: str) -> list[TableSpec]:
+        """The theme's police.uk change table (none if the theme has no crime types)."""
+        t = self.crime_change_table_from(self.theme_crime_change(name)) \
+            if self.theme(name).crime_types else None
+        if t is None:
+            return []
+        return [TableSpec(t, f"theme_{_slug(name)}_crime_change",
+                          f"{name}: police.uk records by type, comparison windows",
+                          "police.uk street-level records. Significance: exact test for two "
+                          "Poisson counts.", sensitive=True)]
+
+    def theme_crime_text(self, name: str, n_movers: int = 2) -> Markdown:
+        """Sentences on the theme's police.uk change and its SPC chart."""
+        t = self.theme(name)
+        if not t.crime_types:
+            return Markdown("*No police.uk crime type is part of this theme.*")
+        ch = self.theme_crime_change(name)
+        first = ch.iloc[0]
+        lines = [f"{markdown_escape(first['sentence'])} The change is {first['significance']}."]
+        if not (first["current_complete"] and first["previous_complete"]):
+            lines.append("**Caution:** a comparison window has months with no data.")
+        if len(ch) > 1:
+            movers = ch.iloc[1:].assign(a=lambda d: d["difference"].abs()).nlargest(n_movers, "a")
+            lines += [f"- {markdown_escape(s)}" for s in movers["sentence"]]
+        s = self.theme_spc_summary(name)
+        if len(s):
+            lines.append(f"Over {self.params.review_window.label} the monthly total "
+                         f"{variation_phrase(s['variation_type'].iloc[-1])}; its mean is "
+                         f"{s['mean'].iloc[-1]:,.1f} a month.")
+        return Markdown("\n\n".join(lines))
+
+    def _theme_spc(self, name: str) -> pd.DataFrame:
+        t = self.theme(name)
+        c = self._theme_counts(name)
+        label = c["crime_type"].iloc[0] if len(c) else t.name
+        w = self.params.review_window
+        series = c[(c["crime_type"] == label) & (c["month"] >= w.start) & (c["month"] <= w.end)]
+        improvement = self.params.improvement.get(label, "decrease")
+        return xmr(series, value="count", date="month", improvement=improvement,
+                   rebase=self.params.rebase.get(label))
+
+    def theme_spc_summary(self, name: str) -> pd.DataFrame:
+        """SPC summary of the theme's monthly police.uk total over the review window."""
+        if not self.theme(name).crime_types:
+            return pd.DataFrame()
+        return spc_summary(self._theme_spc(name))
+
+    def theme_charts(self, name: str) -> list[tuple[str, Chart]]:
+        """SPC chart of the theme's monthly police.uk total, then its partner charts."""
+        t = self.theme(name)
+        out = []
+        if t.crime_types:
+            label = "all types" if len(t.crime_types) > 1 else t.crime_types[0]
+            out.append((f"theme_{_slug(name)}_spc", spc_chart(
+                self._theme_spc(name),
+                f"{t.name} ({label}), {self.params.area.name}, {self.params.review_window.label}",
+                "Records per month", caption="Source: data.police.uk (OGL v3.0)")))
+        return out + self.theme_partner_charts(name)
+
+    # Partner measures -----------------------------------------------------------------
+    def theme_partner_change(self, name: str) -> pd.DataFrame:
+        """Each partner measure of the theme: the 12 months before vs the review window."""
+        t = self.theme(name)
+        if not t.partner_measures:
+            return pd.DataFrame()
+        return self.partner_change(t.partner_measures)
+
+    def partner_change(self, measures: list[str]) -> pd.DataFrame:
+        """Partner measures: the 12 months before vs the review window, with significance."""
+        obs = self.partner_observations
+        cur = measure_window_values(obs, self.partner_window, measures)
+        prev = measure_window_values(obs, self.partner_previous_window, measures)
+        out = cur[["measure", "unit", "synthetic"]].copy()
+        out["previous"], out["current"] = prev["value"].to_numpy(), cur["value"].to_numpy()
+        counts = out["unit"] == "count"
+        out["difference"] = out["current"] - out["previous"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["pct_change"] = np.where(counts & (out["previous"] > 0),
+                                         100 * out["difference"] / out["previous"], np.nan)
+        p = np.full(len(out), np.nan)
+        ok = counts & out["previous"].notna() & out["current"].notna()
+        if ok.any():
+            p[ok.to_numpy()] = change_significance(out.loc[ok, "previous"].to_numpy(),
+                                                   out.loc[ok, "current"].to_numpy())[0]
+        for i in np.flatnonzero((~counts).to_numpy()):
+            p[i] = _proportion_p(prev["numerator"].iloc[i], prev["denominator"].iloc[i],
+                                 cur["numerator"].iloc[i], cur["denominator"].iloc[i])
+        out["p_value"] = p
+        alpha = self.params.thresholds.significance
+        out["significance"] = np.where(np.isnan(p), "not tested",
+                                       np.where(p < alpha, SIGNIFICANT, "within normal variation"))
+        out["sentence"] = [self._measure_sentence(r) for r in out.itertuples()]
+        return out
+
+    def _measure_sentence(self, r: object) -> str:
+        m, unit = r.measure, r.unit  # type: ignore[attr-defined]
+        prev, cur = r.previous, r.current  # type: ignore[attr-defined]
+        syn = " (SYNTHETIC)" if r.synthetic else ""  # type: ignore[attr-defined]
+        wl, pl = self.partner_window.label, self.partner_previous_window.label
+        if pd.isna(cur) or pd.isna(prev):
+            have = "no complete data for " + (wl if pd.isna(cur) else pl)
+            return f"{m}{syn}: {have}, so no change is given."
+        if unit == "percent":
+            d = cur - prev
+            way = "rose" if d > 0 else "fell" if d < 0 else "did not change"
+            by = f" by {abs(d):.1f} percentage points" if d != 0 else ""
+            return (f"{m}{syn} {way}{by}, from {prev:.1f}% in {pl} to {cur:.1f}% in {wl} "
+                    f"({r.significance}).")  # type: ignore[attr-defined]
+        s = change_sentence(m + syn, prev, cur, period=wl, comparison=pl,
+                            unit=PARTNER_MEASURES[m].noun if m in PARTNER_MEASURES else "",
+                            min_base=self.params.thresholds.small_base)
+        return f"{s.rstrip('.')} ({r.significance})."  # type: ignore[attr-defined]
+
+    def theme_partner_tables(self, name: str) -> list[TableSpec]:
+        """The theme's partner-measure table, plus the repeat-victim table where it applies."""
+        t = self.theme(name)
+        if not t.partner_measures:
+            return []
+        ch = self.theme_partner_change(name)
+        syn = bool(ch["synthetic"].any())
+        pl, wl = self.partner_previous_window.label, self.partner_window.label
+        note = ("Annual and quarterly returns count only when they lie wholly in the window."
+                if any(PARTNER_MEASURES[m].frequency != "monthly" for m in t.partner_measures)
+                else "")
+        specs = []
+        counts = ch[ch["unit"] == "count"]
+        if len(counts):
+            df = pd.DataFrame({
+                "measure": counts["measure"],
+                pl: _whole(counts["previous"]),
+                wl: _whole(counts["current"]),
+                "difference": _whole(counts["difference"]),
+                "% change": counts["pct_change"].round(1),
+                "significance": counts["significance"],
+            })
+            df.attrs["count_columns"] = [pl, wl]
+            df.attrs["derived"] = {c: [pl, wl] for c in ("difference", "% change", "significance")}
+            specs.append(TableSpec(
+                df, f"theme_{_slug(name)}_partner",
+                f"{name}: partner measures" + (f" ({SYNTHETIC_LABEL})" if syn else ""),
+                (SYNTHETIC_NOTE + " " if syn else "") +
+                f"Significance: exact test for two Poisson counts. {note}".strip(),
+                sensitive=True))
+        rates = ch[ch["unit"] == "percent"]
+        if len(rates):
+            obs = self.partner_observations
+            cur = measure_window_values(obs, self.partner_window, list(rates["measure"]))
+            prev = measure_window_values(obs, self.partner_previous_window, list(rates["measure"]))
+            cols = {f"{pl}: cases": _whole(prev["numerator"]),
+                    f"{pl}: base": _whole(prev["denominator"]),
+                    f"{pl} %": prev["value"].round(1),
+                    f"{wl}: cases": _whole(cur["numerator"]), f"{wl}: base": _whole(cur["denominator"]),
+                    f"{wl} %": cur["value"].round(1)}
+            df = pd.DataFrame({"measure": rates["measure"].to_numpy(),
+                               **{k: v.to_numpy() for k, v in cols.items()},
+                               "difference (points)": rates["difference"].round(1).to_numpy(),
+                               "significance": rates["significance"].to_numpy()})
+            df.attrs["count_columns"] = [f"{pl}: cases", f"{pl}: base", f"{wl}: cases",
+                                         f"{wl}: base"]
+            df.attrs["derived"] = {
+                f"{pl} %": [f"{pl}: cases", f"{pl}: base"],
+                f"{wl} %": [f"{wl}: cases", f"{wl}: base"],
+                "difference (points)": [f"{pl}: cases", f"{pl}: base", f"{wl}: cases", f"{wl}: base"],
+                "significance": [f"{pl}: cases", f"{pl}: base", f"{wl}: cases", f"{wl}: base"],
+            }
+            specs.append(TableSpec(
+                df, f"theme_{_slug(name)}_partner_rates",
+                f"{name}: partner rates" + (f" ({SYNTHETIC_LABEL})" if syn else ""),
+                (SYNTHETIC_NOTE + " " if syn else "") +
+                "Cases / base: " + "; ".join(f"{m}: {PARTNER_MEASURES[m].description}"
+                                              for m in rates["measure"]) +
+                f". Significance: two-proportion z-test. {note}".rstrip(),
+                sensitive=True))
+        if "Domestic abuse repeat rate" in t.partner_measures and "domestic_abuse" in self.partner_data:
+            specs.append(self.repeat_victim_table())
+        return specs
+
+    def repeat_victim_table(self) -> TableSpec:
+        """Repeat victimisation of domestic abuse in the review window, by risk level."""
+        da = self.partner_data["domestic_abuse"]
+        w = self.partner_window
+        start, end = w.start.to_timestamp(), w.end.to_timestamp(how="end").normalize()
+        by_risk = repeat_victim_rate(da, lookback_days=365, by="risk_level", start=start, end=end,
+                                     order_by="incident_id")
+        total = repeat_victim_rate(da, lookback_days=365, start=start, end=end,
+                                   order_by="incident_id").assign(risk_level="all")
+        t = pd.concat([by_risk, total], ignore_index=True)
+        df = pd.DataFrame({
+            "risk level": t["risk_level"].astype(str),
+            "incidents": t["incidents"],
+            "repeat incidents": t["repeat_incidents"],
+            "victims": t["victims"],
+            "repeat victims": t["repeat_victims"],
+            "repeat rate (% of incidents)": (100 * t["rate"]).round(1),
+        })
+        df.attrs["count_columns"] = ["incidents", "repeat incidents", "victims", "repeat victims"]
+        df.attrs["derived"] = {"repeat rate (% of incidents)": ["incidents", "repeat incidents"]}
+        syn = bool(da.attrs.get("synthetic"))
+        defn = repeat_definition(365, "incidents", start=start, end=end)
+        return TableSpec(df, "domestic_abuse_repeat_victims",
+                         "Domestic abuse repeat victimisation by risk level"
+                         + (f" ({SYNTHETIC_LABEL})" if syn else ""),
+                         (SYNTHETIC_NOTE + " " if syn else "") + defn,
+                         sensitive=True, confidential=True)
+
+    def theme_partner_text(self, name: str) -> Markdown:
+        """One sentence per partner measure of the theme, and its SPC reading."""
+        t = self.theme(name)
+        if not t.partner_measures:
+            return Markdown("*No partner measure is part of this theme.*")
+        ch = self.theme_partner_change(name)
+        lines = [f"- {markdown_escape(s)}" for s in ch["sentence"]]
+        spc = self.partner_spc_summary(t.partner_measures)
+        for r in spc.itertuples():
+            lines.append(f"- {markdown_escape(r.measure)}: over {self.partner_spc_window.label} the "
+                         f"monthly series {variation_phrase(r.variation_type)}.")
+        if bool(ch["synthetic"].any()):
+            lines.insert(0, f"**{SYNTHETIC_NOTE}**\n")
+        return Markdown("\n".join(lines))
+
+    def _partner_spc(self, measures: list[str]) -> pd.DataFrame:
+        frames = [monthly_measure(self.partner_observations, m, self.partner_spc_window)
+                  .assign(measure=m) for m in measures
+                  if PARTNER_MEASURES[m].frequency == "monthly"]
+        frames = [f for f in frames if len(f)]
+        if not frames:
+            return pd.DataFrame()
+        data = pd.concat(frames, ignore_index=True)
+        data["month"] = data["month"].dt.to_timestamp()
+        improvement = {m: self.params.improvement.get(m, "decrease") for m in data["measure"].unique()}
+        parts = [xmr(data[data["measure"] == m], value="value", date="month", by="measure",
+                     improvement=imp, rebase=self.params.rebase.get(m))
+                 for m, imp in improvement.items()]
+        out = pd.concat(parts, ignore_index=True)
+        out.attrs = parts[0].attrs
+        return out
+
+    def partner_spc_summary(self, measures: list[str]) -> pd.DataFrame:
+        """SPC summary (last segment) of each monthly partner measure named."""
+        frames = []
+        for m in measures:
+            spc = self._partner_spc([m])
+            if len(spc):
+                s = spc_summary(spc, improvement=self.params.improvement.get(m, "decrease"))
+                frames.append(s.tail(1))
+        return pd.concat(frames, ignore_index=True) if frames else \
+            pd.DataFrame(columns=["measure", "variation_type"])
+
+    def theme_partner_charts(self, name: str) -> list[tuple[str, Chart]]:
+        """SPC charts of the theme's monthly partner measures; bars for annual/quarterly ones."""
+        from sa_lib.charts import bar_chart
+
+        t = self.theme(name)
+        out = []
+        for m in t.partner_measures:
+            spec = PARTNER_MEASURES[m]
+            syn = self._is_synthetic([m])
+            label = f" ({SYNTHETIC_LABEL})" if syn else ""
+            source = "Source: " + ("SYNTHETIC partner data (sa_lib.synthetic), not real"
+                                   if syn else "partner return")
+            unit = "%" if spec.unit == "percent" else "Count"
+            if spec.frequency == "monthly":
+                spc = self._partner_spc([m])
+                if len(spc):
+                    out.append((f"partner_{_slug(m)}_spc", spc_chart(
+                        spc, f"{m}{label}, {self.partner_spc_window.label}",
+                        f"{unit} per month", caption=source)))
+            else:
+                obs = self.partner_observations
+                rows = obs[obs["measure"] == m]
+                if len(rows):
+                    cats = [_period_label(s, e) for s, e in zip(rows["start"], rows["end"],
+                                                                 strict=True)]
+                    data = pd.DataFrame({"period": cats, "value": rows["value"].to_numpy()})
+                    out.append((f"partner_{_slug(m)}", bar_chart(
+                        data, "period", "value", f"{m}{label}", value_label=unit,
+                        caption=source)))
+        return out
+
+
+def _period_label(start: pd.Period, end: pd.Period) -> str:
+    if start == end:
+        return f"{start:%b %Y}"
+    if start.month == 1 and end.month == 12 and start.year == end.year:
+        return str(start.year)
+    return f"{start:%b %y}–{end:%b %y}"
+
