@@ -31,6 +31,12 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
+# Re-execute the golden notebooks (tests/golden) and rewrite the expected tables
+# (tests/expected) from the bundled data.  Only when a change to the figures is
+# intended; review `git diff tests/golden tests/expected` before committing.
+refresh-golden: $(STAMP)
+	$(BIN)/python tools/refresh_golden.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 

@@ -10,7 +10,7 @@ One module per concept; everything a notebook needs is re-exported here, so
 
 from __future__ import annotations
 
-from sa_lib.assessment import Assessment, open_assessment
+from sa_lib.assessment import Assessment, check_inputs, open_assessment
 from sa_lib.change import (
     NOT_SIGNIFICANT,
     SIGNIFICANT,
@@ -139,7 +139,7 @@ __version__ = "0.1.0"
 __all__ = [
     # notebooks
     "explorer", "Explorer", "ExploreView", "explore_records", "explore_areas", "explore_view",
-    "Assessment", "open_assessment", "TableSpec", "SYNTHETIC_LABEL", "variation_phrase",
+    "Assessment", "open_assessment", "check_inputs", "TableSpec", "SYNTHETIC_LABEL", "variation_phrase",
     # errors
     "SAError", "OptionError", "ParameterError", "DataValidationError", "MoRiLEError", "Problem",
     # paths

@@ -26,7 +26,7 @@ from sa_lib.police_uk import load_report, monthly_counts, read_police_uk
 from sa_lib.quality import data_quality
 from sa_lib.report import Publisher, markdown_escape
 
-__all__ = ["Assessment", "open_assessment"]
+__all__ = ["Assessment", "open_assessment", "check_inputs"]
 
 POLICE_UK_CAVEAT = (
     "police.uk street-level data are location-anonymised (each record is moved to a nearby "
@@ -156,6 +156,37 @@ class Assessment(_CrimeChapter, _ThemeChapter, _ReviewChapter, _PriorityChapter,
                 f"{len(bad)} crime-type month(s), listed below.")
         )
         return Markdown("\n".join(lines))
+
+
+def check_inputs(params: Parameters) -> None:
+    """Refuse a run the data cannot support, before any notebook starts.
+
+    The review window must hold at least one month of police.uk data; a new
+    year's parameters file run before its data are added gets a clear error
+    naming the key and the months the data do cover, not an empty report.
+
+    Raises
+    ------
+    ParameterError
+        No police.uk month inside the review window.
+
+    Examples
+    --------
+    >>> from sa_lib.parameters import load_parameters
+    >>> check_inputs(load_parameters("parameters/2025.yaml"))
+    """
+    from sa_lib.errors import ParameterError
+
+    records = read_police_uk(params.police_uk_paths(), area=params.area.code)
+    months = sorted(load_report(records)["month"])
+    w = params.review_window
+    if not any(w.start <= m <= w.end for m in months):
+        have = f"{months[0]:%b %Y} to {months[-1]:%b %Y}" if months else "no months at all"
+        raise ParameterError(
+            f"{params.source}: window.end {params.window.end!r}: the police.uk data "
+            f"({', '.join(params.data.police_uk)}) hold no month in the review window {w.label}; "
+            f"they cover {have}. Add the new months' street files, or set window.end to a month "
+            "the data cover.")
 
 
 def open_assessment(

@@ -28,9 +28,12 @@ __all__ = [
     "change_table",
     "compare_windows",
     "SIGNIFICANT",
+    "NOT_COMPARED",
     "NOT_SIGNIFICANT",
 ]
 
+#: ``direction``/``significance`` of a row whose windows are incomplete (see compare_windows).
+NOT_COMPARED = "not compared"
 SIGNIFICANT = "statistically significant"
 NOT_SIGNIFICANT = "within normal variation"
 Direction = Literal["increase", "decrease", "no change"]
@@ -345,13 +348,18 @@ def compare_windows(
     value: str = "count",
     month: str = "month",
     by: str = "crime_type",
+    withhold_incomplete: bool = False,
     **table_options: object,
 ) -> pd.DataFrame:
     """Total two windows per category and build their :func:`change_table`.
 
     Missing months are never counted as zero silently: the result carries
     ``current_complete``, ``previous_complete`` and the missing months of each
-    window, so a report can refuse or caveat an incomplete comparison.
+    window, so a report can refuse or caveat an incomplete comparison.  With
+    ``withhold_incomplete=True`` it refuses: when either window has months
+    with no data, ``difference``, ``pct_change`` and ``p_value`` are NaN,
+    ``direction`` and ``significance`` are ``"not compared"`` and the sentence
+    says why, so no part-window total is ever read as a change.
 
     Parameters
     ----------
@@ -387,4 +395,32 @@ def compare_windows(
     table["previous_complete"] = bool(prev["complete"].iloc[0]) if len(prev) else False
     table["current_missing_months"] = cur["missing_months"].iloc[0] if len(cur) else ""
     table["previous_missing_months"] = prev["missing_months"].iloc[0] if len(prev) else ""
+    if withhold_incomplete and not (table["current_complete"].all() and
+                                    table["previous_complete"].all()):
+        gaps = [f"{w.label} has no data for {_month_list(m)}" for w, m, ok in (
+            (previous, table["previous_missing_months"].iloc[0], table["previous_complete"].iloc[0]),
+            (current, table["current_missing_months"].iloc[0], table["current_complete"].iloc[0]))
+            if not ok]
+        for col in ("difference", "pct_change", "p_value"):
+            table[col] = np.nan
+        table["direction"] = NOT_COMPARED
+        table["significance"] = NOT_COMPARED
+        table["sentence"] = [f"{c}: not compared, because " + " and ".join(gaps) + "."
+                             for c in table["category"]]
     return table
+
+
+def _month_list(missing: object) -> str:
+    """'8 months (May 24 – Dec 24)' from window_totals' comma-separated missing months."""
+    months = sorted(pd.Period(m.strip(), "M") for m in str(missing or "").split(",") if m.strip())
+    if not months:
+        return "some months"
+    runs: list[list[pd.Period]] = [[months[0]]]
+    for m in months[1:]:
+        if (m - runs[-1][-1]).n == 1:
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    parts = [f"{r[0]:%b %y}" if len(r) == 1 else f"{r[0]:%b %y} – {r[-1]:%b %y}" for r in runs]
+    n = len(months)
+    return f"{n} month{'s' if n != 1 else ''} ({', '.join(parts)})"

@@ -12,7 +12,7 @@ from functools import cached_property
 import pandas as pd
 from IPython.display import Markdown
 
-from sa_lib.change import compare_windows, format_count
+from sa_lib.change import NOT_COMPARED, compare_windows, format_count
 from sa_lib.charts import Chart, funnel_chart, spc_chart
 from sa_lib.home_office import (
     TOTAL_RECORDED_CRIME,
@@ -51,6 +51,7 @@ class _CrimeChapter:
         return compare_windows(c, self.params.current_window, self.params.previous_window,
                                 by="crime_type", min_base=self.params.thresholds.small_base,
                                 alpha=self.params.thresholds.significance, sort_by="input",
+                                withhold_incomplete=True,
                                 unit={ASB: "incidents", "default": "offences"})
 
     def crime_change_table(self) -> pd.DataFrame:
@@ -73,26 +74,26 @@ class _CrimeChapter:
         return out
 
     def crime_change_text(self, n_movers: int = 3) -> Markdown:
-        """Sentences for the total and the largest movers, with data caveats first."""
+        """Sentences for the total and the largest movers, with data caveats first.
+
+        When a comparison window has months with no data, nothing is compared:
+        the sentence says which months are missing (see ``compare_windows``).
+        """
         t = self.crime_change()
-        lines = []
         cur, prev = self.params.current_window, self.params.previous_window
-        incomplete = [w.label for w, ok in ((cur, t["current_complete"].iloc[0]),
-                                            (prev, t["previous_complete"].iloc[0])) if not ok]
-        if incomplete:
-            lines.append(f"**Caution:** {', '.join(incomplete)} has months with no data, so the "
-                         "comparison below understates the period and must not be read as a fall.")
+        head = []
         flagged = self.quality[self.quality["check"] == "implausible_total"]
         bad = [m for m in flagged["month"] if cur.start <= m <= cur.end or prev.start <= m <= prev.end]
         if bad:
-            lines.append("**Caution:** " + ", ".join(f"{m:%b %Y}" for m in bad) +
-                         " is incomplete at source; changes involving it are not real changes.")
+            head.append("**Caution:** " + ", ".join(f"{m:%b %Y}" for m in bad) +
+                        " is incomplete at source; changes involving it are not real changes.")
         total = t[t["category"] == TOTAL_CRIME].iloc[0]
-        lines.append(total["sentence"] + f" The change is {total['significance']}.")
+        head.append(markdown_escape(with_significance(total)))
         movers = t[t["category"] != TOTAL_CRIME].assign(
-            abs_diff=lambda d: d["difference"].abs()).nlargest(n_movers, "abs_diff")
-        lines += [f"- {markdown_escape(s)}" for s in movers["sentence"]]
-        return Markdown("\n\n".join(lines[:-n_movers]) + "\n\n" + "\n".join(lines[-n_movers:]))
+            abs_diff=lambda d: d["difference"].abs()).dropna(subset=["abs_diff"]) \
+            .nlargest(n_movers, "abs_diff")
+        body = "\n".join(f"- {markdown_escape(s)}" for s in movers["sentence"])
+        return Markdown("\n\n".join(head + ([body] if body else [])))
 
     def monthly_spc(self, crime_type: str = TOTAL_CRIME) -> pd.DataFrame:
         """XmR over the review window's months for one series (total or a crime type)."""
@@ -237,6 +238,13 @@ class _CrimeChapter:
         return funnel_chart(ranked, me, overall, "Recorded crime per 1,000 residents, all CSPs",
                             caption="Source: ONS Table C2, Home Office police recorded crime; "
                             "ONS mid-year estimates (OGL v3.0)")
+
+
+def with_significance(row: pd.Series) -> str:
+    """A change-table row's sentence followed by its significance, when it was tested."""
+    if row["significance"] == NOT_COMPARED:
+        return str(row["sentence"])
+    return f"{row['sentence']} The change is {row['significance']}."
 
 
 def _slug(text: str) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from sa_lib.change import compare_windows
+from sa_lib.change import NOT_COMPARED, compare_windows
 from sa_lib.chapter_themes import SYNTHETIC_LABEL, SYNTHETIC_NOTE, TableSpec
 from sa_lib.charts import Chart
 from sa_lib.errors import OptionError
@@ -191,7 +191,8 @@ class _PriorityChapter:
         c = c[c["crime_type"] == measure]
         t = compare_windows(c, self.params.current_window, self.params.previous_window,
                             by="crime_type", min_base=self.params.thresholds.small_base,
-                            alpha=self.params.thresholds.significance).iloc[0]
+                            alpha=self.params.thresholds.significance,
+                            withhold_incomplete=True).iloc[0]
         series = c[(c["month"] >= w.start) & (c["month"] <= w.end)]
         spc = spc_summary(xmr(series, value="count", date="month",
                               improvement=self.params.improvement.get(measure, "decrease")))
@@ -216,9 +217,12 @@ class _PriorityChapter:
         needs_trend = [t for t in measured if t not in pr.trend]
         trend = pd.DataFrame(columns=["trend", "trend_basis"])
         if needs_trend:
+            # A comparison withheld for missing months counts as no change (trend 3 unless SPC
+            # says otherwise); the basis says so.
             change = pd.DataFrame({
                 "category": needs_trend,
-                "direction": [measured[t]["direction"] for t in needs_trend],
+                "direction": [measured[t]["direction"] if measured[t]["direction"] != NOT_COMPARED
+                              else "no change" for t in needs_trend],
                 "significance": [("statistically significant"
                                   if measured[t]["significance"] == "statistically significant"
                                   else "within normal variation") for t in needs_trend],
@@ -239,7 +243,9 @@ class _PriorityChapter:
                 "volume basis": "hand score" if t in pr.volume else
                 f"{vol.loc[t, 'count']:,.0f} in {self.params.review_window.label}",
                 "trend": pr.trend[t] if t in pr.trend else int(trend.loc[t, "trend"]),
-                "trend basis": "hand score" if t in pr.trend else str(trend.loc[t, "trend_basis"]),
+                "trend basis": "hand score" if t in pr.trend else str(trend.loc[t, "trend_basis"])
+                + (" (comparison withheld: months with no data)"
+                   if measured.get(t, {}).get("direction") == NOT_COMPARED else ""),
                 "perception": pr.perception[t],
                 "influence": pr.influence[t],
             })

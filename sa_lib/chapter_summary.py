@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from IPython.display import Markdown
 
+from sa_lib.chapter_crime import with_significance
 from sa_lib.chapter_themes import SYNTHETIC_NOTE
 from sa_lib.parameters import TOTAL_CRIME, Parameters
 from sa_lib.report import markdown_escape
@@ -34,7 +35,7 @@ class _SummaryChapter:
         out = [f"**{p.title}, {esc(p.area.name)}** (review window {p.review_window.label}; "
                f"year-on-year comparison {p.current_window.label} against "
                f"{p.previous_window.label}).", "### Crime and anti-social behaviour"]
-        bullets = [f"{esc(total['sentence'])} The change is {total['significance']}."]
+        bullets = [esc(with_significance(total))]
         sig = ch[(ch["category"] != TOTAL_CRIME) & (ch["significance"] == "statistically significant")]
         ups = sig[sig["difference"] > 0].sort_values("difference", ascending=False)
         downs = sig[sig["difference"] < 0].sort_values("difference")

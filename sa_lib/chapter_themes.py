@@ -123,7 +123,7 @@ class _ThemeChapter:
     @cached_property
     def partner_data(self) -> dict[str, pd.DataFrame]:
         """Every partner return in ``data.partner``, validated, by kind (loaded once)."""
-        return load_partner_data(self.params.path("partner"), as_of=self.params.run_date)
+        return load_partner_data(self.params.path("partner"))
 
     @cached_property
     def partner_observations(self) -> pd.DataFrame:
@@ -220,7 +220,7 @@ class _ThemeChapter:
         out = compare_windows(c, self.params.current_window, self.params.previous_window,
                               by="crime_type", min_base=self.params.thresholds.small_base,
                               alpha=self.params.thresholds.significance, sort_by="input",
-                              unit=unit)
+                              unit=unit, withhold_incomplete=True)
         # The theme's total first, then its crime types in the parameters' order.
         order = {k: i for i, k in enumerate([f"{t.name}: all types", *t.crime_types])}
         return out.sort_values("category", key=lambda s: s.map(order), kind="stable") \
@@ -244,11 +244,12 @@ class _ThemeChapter:
             return Markdown("*No police.uk crime type is part of this theme.*")
         ch = self.theme_crime_change(name)
         first = ch.iloc[0]
-        lines = [f"{markdown_escape(first['sentence'])} The change is {first['significance']}."]
-        if not (first["current_complete"] and first["previous_complete"]):
-            lines.append("**Caution:** a comparison window has months with no data.")
+        from sa_lib.chapter_crime import with_significance
+
+        lines = [markdown_escape(with_significance(first))]
         if len(ch) > 1:
-            movers = ch.iloc[1:].assign(a=lambda d: d["difference"].abs()).nlargest(n_movers, "a")
+            movers = ch.iloc[1:].assign(a=lambda d: d["difference"].abs()) \
+                .dropna(subset=["a"]).nlargest(n_movers, "a")
             lines += [f"- {markdown_escape(s)}" for s in movers["sentence"]]
         s = self.theme_spc_summary(name)
         if len(s):

@@ -32,6 +32,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
+from sa_lib.assessment import check_inputs
 from sa_lib.errors import SAError
 from sa_lib.html_report import combined_report, notebook_html
 from sa_lib.parameters import Parameters, load_parameters
@@ -94,7 +95,13 @@ def _input_files(params: Parameters) -> list[dict[str, str]]:
         p = params.path(key)
         paths += sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
     seen = dict.fromkeys(paths)
-    return [{"path": str(p.relative_to(PROJECT_ROOT)), "sha256": _sha256(p)} for p in seen]
+    return [{"path": _project_path(p), "sha256": _sha256(p)} for p in seen]
+
+
+def _project_path(p: Path) -> str:
+    """A path as recorded in the manifest: relative to the project root when inside it."""
+    p = Path(p).resolve()
+    return str(p.relative_to(PROJECT_ROOT)) if p.is_relative_to(PROJECT_ROOT) else str(p)
 
 
 def _versions() -> dict[str, str]:
@@ -195,6 +202,7 @@ def run_assessment(
     params_path = Path(parameters)
     params_file = (params_path if params_path.is_absolute() else PROJECT_ROOT / params_path).resolve()
     params = load_parameters(params_file)
+    check_inputs(params)
     if areas and any(a != params.area.code for a in areas):
         raise SAError(f"this parameters file is for {params.area.code}; other areas need their "
                       "own parameters file")
@@ -257,7 +265,7 @@ def run_assessment(
             reports.append(final / audience / "report.html")
         timings["total_seconds"] = round(time.perf_counter() - t0, 2)
         manifest = {
-            "parameters_file": str(params_file.relative_to(PROJECT_ROOT)),
+            "parameters_file": _project_path(params_file),
             "parameters": params.model_dump(mode="json"),
             "area": params.area.name,
             "review_window": params.review_window.label,
@@ -278,13 +286,32 @@ def run_assessment(
 
 
 def _write_xlsx(build: Path) -> None:
+    """All tables in one workbook: a contents sheet, then one sheet per table.
+
+    Excel sheet names are at most 31 characters, so long table names are cut and
+    numbered to stay unique; the contents sheet maps each sheet to its CSV.
+    """
     tables = sorted((build / "tables").glob("*.csv"))
+    sheets = _sheet_names([t.stem for t in tables])
     with pd.ExcelWriter(build / "tables.xlsx", engine="openpyxl") as xl:
-        if not tables:
-            pd.DataFrame({"note": ["no tables"]}).to_excel(xl, sheet_name="contents", index=False)
-        for t in tables:
-            pd.read_csv(t).to_excel(xl, sheet_name=t.stem[:31], index=False)
+        pd.DataFrame({"sheet": sheets, "table (tables/*.csv)": [t.name for t in tables]}) \
+            .to_excel(xl, sheet_name="contents", index=False)
+        for t, sheet in zip(tables, sheets, strict=True):
+            pd.read_csv(t).to_excel(xl, sheet_name=sheet, index=False)
     _normalise_xlsx(build / "tables.xlsx")
+
+
+def _sheet_names(names: list[str], limit: int = 31) -> list[str]:
+    """Unique Excel sheet names (<= 31 characters) for table names, in order."""
+    out: list[str] = []
+    for name in names:
+        candidate, n = name[:limit], 1
+        while candidate in out or candidate == "contents":
+            n += 1
+            suffix = f"_{n}"
+            candidate = name[:limit - len(suffix)] + suffix
+        out.append(candidate)
+    return out
 
 
 def _normalise_xlsx(path: Path) -> None:

@@ -14,18 +14,6 @@ from sa_lib.cli import main
 from sa_lib.runner import NotebookFailed, run_assessment
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("outputs")
-    mp = pytest.MonkeyPatch()
-    mp.setattr(runner, "OUTPUTS_DIR", out)
-    try:
-        result = run_assessment("parameters/2025.yaml", progress=False)
-    finally:
-        mp.undo()
-    return result.output_dir
-
-
 def test_both_builds_written(built: Path) -> None:
     for audience in ("official", "public"):
         b = built / audience
@@ -59,18 +47,20 @@ def test_failure_keeps_previous_report(built: Path, tmp_path: Path,
     shutil.copytree(built.parent.parent, out)
     good = out / built.parent.name / built.name / "official" / "report.html"
     before = good.read_bytes()
+    # Only the first notebook, with a failing cell appended, keeps this test quick.
     nb_dir = tmp_path / "notebooks"
     nb_dir.mkdir()
-    for nb in runner.report_notebooks():
-        shutil.copy(nb, nb_dir)
-    broken = nbformat.read(nb_dir / runner.report_notebooks()[0].name, as_version=4)
+    first = runner.report_notebooks()[0]
+    broken = nbformat.read(first, as_version=4)
     broken.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('planted failure')"))
-    nbformat.write(broken, nb_dir / runner.report_notebooks()[0].name)
+    nbformat.write(broken, nb_dir / first.name)
     monkeypatch.setattr(runner, "OUTPUTS_DIR", out)
     monkeypatch.setattr(runner, "NOTEBOOKS_DIR", nb_dir)
     with pytest.raises(NotebookFailed, match="planted failure") as err:
         run_assessment("parameters/2025.yaml", progress=False)
-    assert runner.report_notebooks()[0].name in str(err.value)
+    # The cell number is the source notebook's (papermill's inserted cells are not counted).
+    assert f"{first.name} (" in str(err.value)
+    assert f"cell {len(broken.cells)} (" in str(err.value)
     assert good.read_bytes() == before
     assert list((out / "maidstone" / "failed").rglob("*.ipynb"))
     assert not list((out / "maidstone").glob(".staging-*"))
