@@ -93,14 +93,13 @@ class Assessment(_CrimeChapter, _ThemeChapter, _ReviewChapter, _PriorityChapter,
         rows = []
         for kind, frame in self.partner_data.items():
             src = Path(frame.attrs["source"])
-            obs = self.partner_observations
-            o = obs[obs["kind"] == kind]
+            first, last = _coverage(frame)
             rows.append({
                 "return": kind.replace("_", " "),
                 "file": src.name,
                 "rows": len(frame),
-                "first month": str(o["start"].min()) if len(o) else "",
-                "last month": str(o["end"].max()) if len(o) else "",
+                "first month": first,
+                "last month": last,
                 "synthetic": "SYNTHETIC" if frame.attrs.get("synthetic") else "real",
                 "sha256 (first 12)": hashlib.sha256(src.read_bytes()).hexdigest()[:12],
             })
@@ -125,8 +124,12 @@ class Assessment(_CrimeChapter, _ThemeChapter, _ReviewChapter, _PriorityChapter,
         return Markdown(text)
 
     def quality_table(self) -> pd.DataFrame:
-        """The data-quality flags as shown in the report."""
-        q = self.quality
+        """The data-quality flags as shown in the report.
+
+        Rows with no location are counted per file in :meth:`sources_table`, so they
+        are not repeated here.
+        """
+        q = self.quality[self.quality["check"] != "no_location"]
         return pd.DataFrame({
             "check": q["check"].str.replace("_", " "),
             "severity": q["severity"],
@@ -149,13 +152,32 @@ class Assessment(_CrimeChapter, _ThemeChapter, _ReviewChapter, _PriorityChapter,
         bad = warnings[warnings["check"].isin(["implausible_total", "implausible_type"])]
         lines.append(
             "- **Implausible months:** " + (
-                "; ".join(markdown_escape(d) for d in
+                " ".join(markdown_escape(d) for d in
                           bad.loc[bad["check"] == "implausible_total", "detail"])
                 if (bad["check"] == "implausible_total").any() else
                 "none in the review window." if len(bad) == 0 else
                 f"{len(bad)} crime-type month(s), listed below.")
         )
         return Markdown("\n".join(lines))
+
+
+def _coverage(frame: pd.DataFrame) -> tuple[str, str]:
+    """First and last month a partner return covers, from whichever date columns it has."""
+    starts, ends = [], []
+    for col in ("date", "month", "period_start", "cohort_start"):
+        if col in frame and frame[col].notna().any():
+            s = frame[col]
+            s = s if isinstance(s.dtype, pd.PeriodDtype) else pd.to_datetime(s).dt.to_period("M")
+            starts.append(s.min())
+    for col in ("date", "month", "period_end", "cohort_end"):
+        if col in frame and frame[col].notna().any():
+            s = frame[col]
+            s = s if isinstance(s.dtype, pd.PeriodDtype) else pd.to_datetime(s).dt.to_period("M")
+            ends.append(s.max())
+    if "year" in frame and frame["year"].notna().any():
+        starts.append(pd.Period(f"{int(frame['year'].min())}-01", "M"))
+        ends.append(pd.Period(f"{int(frame['year'].max())}-12", "M"))
+    return (str(min(starts)) if starts else "", str(max(ends)) if ends else "")
 
 
 def check_inputs(params: Parameters) -> None:

@@ -48,11 +48,14 @@ class _CrimeChapter:
     def crime_change(self) -> pd.DataFrame:
         """Change for every crime type, current vs previous comparison window."""
         c = _with_total(self.counts)
-        return compare_windows(c, self.params.current_window, self.params.previous_window,
+        out = compare_windows(c, self.params.current_window, self.params.previous_window,
                                 by="crime_type", min_base=self.params.thresholds.small_base,
                                 alpha=self.params.thresholds.significance, sort_by="input",
                                 withhold_incomplete=True,
                                 unit={ASB: "incidents", "default": "offences"})
+        # The total first, then the crime types alphabetically.
+        return out.sort_values("category", key=lambda k: k.ne(TOTAL_CRIME), kind="stable") \
+            .reset_index(drop=True)
 
     def crime_change_table(self) -> pd.DataFrame:
         """The change table as published (rounded only for display)."""

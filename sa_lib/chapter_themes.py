@@ -375,23 +375,19 @@ class _ThemeChapter:
             obs = self.partner_observations
             cur = measure_window_values(obs, self.partner_window, list(rates["measure"]))
             prev = measure_window_values(obs, self.partner_previous_window, list(rates["measure"]))
-            cols = {f"{pl}: cases": _whole(prev["numerator"]),
-                    f"{pl}: base": _whole(prev["denominator"]),
-                    f"{pl} %": prev["value"].round(1),
-                    f"{wl}: cases": _whole(cur["numerator"]), f"{wl}: base": _whole(cur["denominator"]),
-                    f"{wl} %": cur["value"].round(1)}
-            df = pd.DataFrame({"measure": rates["measure"].to_numpy(),
-                               **{k: v.to_numpy() for k, v in cols.items()},
-                               "difference (points)": rates["difference"].round(1).to_numpy(),
-                               "significance": rates["significance"].to_numpy()})
-            df.attrs["count_columns"] = [f"{pl}: cases", f"{pl}: base", f"{wl}: cases",
-                                         f"{wl}: base"]
-            df.attrs["derived"] = {
-                f"{pl} %": [f"{pl}: cases", f"{pl}: base"],
-                f"{wl} %": [f"{wl}: cases", f"{wl}: base"],
-                "difference (points)": [f"{pl}: cases", f"{pl}: base", f"{wl}: cases", f"{wl}: base"],
-                "significance": [f"{pl}: cases", f"{pl}: base", f"{wl}: cases", f"{wl}: base"],
-            }
+            n = len(rates)
+            df = pd.DataFrame({
+                "measure": np.repeat(rates["measure"].to_numpy(), 2),
+                "window": [pl, wl] * n,
+                "cases": _whole(pd.Series(np.column_stack(
+                    [prev["numerator"], cur["numerator"]]).ravel())),
+                "base": _whole(pd.Series(np.column_stack(
+                    [prev["denominator"], cur["denominator"]]).ravel())),
+                "%": pd.Series(np.column_stack([prev["value"], cur["value"]]).ravel()).round(1),
+                "significance of the change": np.repeat(rates["significance"].to_numpy(), 2),
+            })
+            df.attrs["count_columns"] = ["cases", "base"]
+            df.attrs["derived"] = {"%": ["cases", "base"]}
             specs.append(TableSpec(
                 df, f"theme_{_slug(name)}_partner_rates",
                 f"{name}: partner rates" + (f" ({SYNTHETIC_LABEL})" if syn else ""),

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 from IPython.display import HTML, Image, Markdown
 
 from sa_lib.charts import Chart
 from sa_lib.errors import OptionError
 
-__all__ = ["Publisher", "AUDIENCES", "markdown_escape"]
+__all__ = ["Publisher", "AUDIENCES", "markdown_escape", "table_html"]
 
 AUDIENCES = ("official", "public")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
@@ -34,8 +35,56 @@ def markdown_escape(text: object) -> str:
     >>> print(markdown_escape("<script>alert(1)</script> *bold*"))
     &lt;script&gt;alert\\(1\\)&lt;/script&gt; \\*bold\\*
     """
-    s = html.escape(str(text), quote=True)
+    s = html.escape(str(text), quote=False)
     return re.sub(r"([\\`*_{}\[\]()#+!|~>])", r"\\\1", s)
+
+
+def _cell(x: object, decimals: int = 1) -> str:
+    if x is None or (not isinstance(x, str) and pd.isna(x)):  # type: ignore[arg-type]
+        return ""
+    if isinstance(x, bool | np.bool_):
+        return str(x)
+    if isinstance(x, int | np.integer):
+        return f"{int(x):,}"
+    if isinstance(x, float | np.floating):
+        return f"{float(x):,.{decimals}f}"
+    return str(x)
+
+
+def _decimals(col: pd.Series) -> int:
+    """One decimal place, or two where a value needs them (small rates such as 0.19)."""
+    if not pd.api.types.is_float_dtype(col):
+        return 1
+    v = col.dropna().to_numpy(dtype=float)
+    return 1 if np.allclose(v, np.round(v, 1)) else 2
+
+
+def table_html(df: pd.DataFrame) -> str:
+    """A table as accessible HTML: header cells with ``scope``, numbers right-aligned.
+
+    Every value is escaped; whole numbers get thousands separators and other
+    numbers one decimal place; missing values are blank.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> html_ = table_html(pd.DataFrame({"type": ["<b>x</b>"], "n": [1234]}))
+    >>> "&lt;b&gt;" in html_ and '<td class="num">1,234</td>' in html_
+    True
+    """
+    numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
+               for c in df.columns]
+    cls = [' class="num"' if n else "" for n in numeric]
+    decimals = [_decimals(df[c]) for c in df.columns]
+    head = "".join(f'<th scope="col"{k}>{html.escape(str(c))}</th>'
+                   for c, k in zip(df.columns, cls, strict=True))
+    rows = []
+    for values in df.itertuples(index=False, name=None):
+        cells = "".join(f"<td{k}>{html.escape(_cell(v, d))}</td>"
+                        for v, k, d in zip(values, cls, decimals, strict=True))
+        rows.append(f"<tr>{cells}</tr>")
+    return (f'<table class="sa-table"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
 
 
 @dataclass
@@ -134,8 +183,7 @@ class Publisher:
             shown.to_csv(self.output_dir / "tables" / f"{name}.csv", index=False,
                          lineterminator="\n")
         self.written_tables.append(name)
-        body = shown.to_html(index=False, escape=True, na_rep="", border=0,
-                             classes="sa-table", float_format=lambda x: f"{x:,.1f}")
+        body = table_html(shown)
         cap = f"<p class='sa-caption'><strong>{html.escape(title)}</strong></p>"
         foot = f"<p class='sa-note'>{html.escape(note)}</p>" if note else ""
         return HTML(cap + body + foot)
