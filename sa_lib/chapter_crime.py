@@ -54,8 +54,10 @@ class _CrimeChapter:
                                 withhold_incomplete=True,
                                 unit={ASB: "incidents", "default": "offences"})
         # The total first, then the crime types alphabetically.
-        return out.sort_values("category", key=lambda k: k.ne(TOTAL_CRIME), kind="stable") \
+        out = out.sort_values("category", key=lambda k: k.ne(TOTAL_CRIME), kind="stable") \
             .reset_index(drop=True)
+        return redact_small_counts(out, self.publish.is_public,  # type: ignore[attr-defined]
+                                   self.params.thresholds.disclosure)
 
     def crime_change_table(self) -> pd.DataFrame:
         """The change table as published (rounded only for display)."""
@@ -241,6 +243,28 @@ class _CrimeChapter:
         return funnel_chart(ranked, me, overall, "Recorded crime per 1,000 residents, all CSPs",
                             caption="Source: ONS Table C2, Home Office police recorded crime; "
                             "ONS mid-year estimates (OGL v3.0)")
+
+
+def redact_small_counts(change: pd.DataFrame, public: bool, threshold: int,
+                        label: str = "category", counts: tuple[str, ...] = ("previous", "current"),
+                        ) -> pd.DataFrame:
+    """In the public build, replace sentences that would quote a count from 1 to threshold - 1.
+
+    Tables get cell suppression from the publisher; prose is written from the same
+    numbers, so it is withheld here for the rows whose counts the table hides.
+    """
+    if not public or change.empty:
+        return change
+    vals = change[list(counts)].apply(pd.to_numeric, errors="coerce")
+    small = ((vals > 0) & (vals < threshold)).any(axis=1)
+    if not small.any():
+        return change
+    out = change.copy()
+    out["small_count"] = small
+    out.loc[small, "sentence"] = [
+        f"{c}: fewer than {threshold} in a window, so the figures are withheld in the public "
+        "report." for c in out.loc[small, label]]
+    return out
 
 
 def with_significance(row: pd.Series) -> str:

@@ -37,6 +37,8 @@ class _SummaryChapter:
                f"{p.previous_window.label}).", "### Crime and anti-social behaviour"]
         bullets = [esc(with_significance(total))]
         sig = ch[(ch["category"] != TOTAL_CRIME) & (ch["significance"] == "statistically significant")]
+        if "small_count" in sig:  # public build: no small count is quoted
+            sig = sig[~sig["small_count"]]
         ups = sig[sig["difference"] > 0].sort_values("difference", ascending=False)
         downs = sig[sig["difference"] < 0].sort_values("difference")
         if len(ups):

@@ -223,8 +223,12 @@ class _ThemeChapter:
                               unit=unit, withhold_incomplete=True)
         # The theme's total first, then its crime types in the parameters' order.
         order = {k: i for i, k in enumerate([f"{t.name}: all types", *t.crime_types])}
-        return out.sort_values("category", key=lambda s: s.map(order), kind="stable") \
+        out = out.sort_values("category", key=lambda s: s.map(order), kind="stable") \
             .reset_index(drop=True)
+        from sa_lib.chapter_crime import redact_small_counts
+
+        return redact_small_counts(out, self.publish.is_public,  # type: ignore[attr-defined]
+                                   self.params.thresholds.disclosure)
 
     def theme_crime_tables(self, name: str) -> list[TableSpec]:
         """The theme's police.uk change table (none if the theme has no crime types)."""
@@ -319,7 +323,17 @@ class _ThemeChapter:
         out["significance"] = np.where(np.isnan(p), "not tested",
                                        np.where(p < alpha, SIGNIFICANT, "within normal variation"))
         out["sentence"] = [self._measure_sentence(r) for r in out.itertuples()]
-        return out
+        from sa_lib.chapter_crime import redact_small_counts
+
+        # Rates are checked on their numerators and bases, counts on the counts.
+        out["_prev_n"] = np.where(counts, out["previous"], prev["numerator"])
+        out["_cur_n"] = np.where(counts, out["current"], cur["numerator"])
+        out["_prev_d"] = np.where(counts, np.nan, prev["denominator"])
+        out["_cur_d"] = np.where(counts, np.nan, cur["denominator"])
+        out = redact_small_counts(out, self.publish.is_public,  # type: ignore[attr-defined]
+                                  self.params.thresholds.disclosure, label="measure",
+                                  counts=("_prev_n", "_cur_n", "_prev_d", "_cur_d"))
+        return out.drop(columns=["_prev_n", "_cur_n", "_prev_d", "_cur_d"])
 
     def _measure_sentence(self, r: object) -> str:
         m, unit = r.measure, r.unit  # type: ignore[attr-defined]
