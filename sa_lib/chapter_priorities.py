@@ -276,8 +276,13 @@ class _PriorityChapter:
         """Stacked bars of the four factor scores per theme."""
         from sa_lib.charts import priority_matrix_chart
 
-        return priority_matrix_chart(self.priority_ranked, "Priority matrix: score by factor",
-                                     caption="Volume, trend, perception and influence, 1-5 each.",
+        partner = [m for m in self.priority_ranked["measure"] if m in PARTNER_MEASURES]
+        syn = bool(partner) and self._is_synthetic(partner)  # type: ignore[attr-defined]
+        return priority_matrix_chart(self.priority_ranked,
+                                     "Priority matrix: score by factor"
+                                     + (f" ({SYNTHETIC_LABEL})" if syn else ""),
+                                     caption="Volume, trend, perception and influence, 1-5 each."
+                                     + (" Partner measures are SYNTHETIC." if syn else ""),
                                      weights=self.params.priorities.weights or None)
 
     # Recommendation --------------------------------------------------------------------
@@ -304,7 +309,10 @@ class _PriorityChapter:
             "recommendation": r["recommendation"],
             "last year": r["last year"],
         })
-        return TableSpec(df, "recommended_priorities", "Recommended priorities",
+        syn = self.morile_synthetic
+        return TableSpec(df, "recommended_priorities",
+                         "Recommended priorities" + (f" (from {SYNTHETIC_LABEL})" if syn else ""),
+                         (SYNTHETIC_NOTE + " " if syn else "") +
                          "Mean of the MoRiLE and priority-matrix ranks; MoRiLE breaks ties. "
                          "Cross-cutting themes are set in the parameters file.")
 

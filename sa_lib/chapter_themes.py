@@ -401,7 +401,8 @@ class _ThemeChapter:
                 "significance of the change": np.repeat(rates["significance"].to_numpy(), 2),
             })
             df.attrs["count_columns"] = ["cases", "base"]
-            df.attrs["derived"] = {"%": ["cases", "base"]}
+            df.attrs["derived"] = {"%": ["cases", "base"],
+                                   "significance of the change": ["cases", "base"]}
             specs.append(TableSpec(
                 df, f"theme_{_slug(name)}_partner_rates",
                 f"{name}: partner rates" + (f" ({SYNTHETIC_LABEL})" if syn else ""),

@@ -211,8 +211,9 @@ def partner_observations(data: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
             flagged = flag_repeats(da[["victim_id", "date", "incident_id"]], key="victim_id",
                                    date="date", lookback_days=365, order_by="incident_id")
             rep = _count_by_month(flagged, flagged["is_repeat"])
-            first_full = da["date"].min() + pd.Timedelta(days=365)
-            keep = total.index.to_timestamp() >= first_full.normalize().replace(day=1)
+            # Keep months whose every incident has a full 365-day look-back inside the file.
+            first_full = da["date"].min().normalize() + pd.Timedelta(days=365)
+            keep = total.index.to_timestamp() >= first_full
             months = total.index[keep]
             parts.append(_monthly("Domestic abuse repeat rate", "domestic_abuse",
                                   pd.Series(months), pd.Series(rep.reindex(months).to_numpy()),
@@ -311,6 +312,10 @@ def measure_window_values(observations: pd.DataFrame, window: Window,
     inside = observations[(observations["start"] >= window.start) &
                           (observations["end"] <= window.end) &
                           observations["measure"].isin(names)]
+    # A row with a blank count (or, for a rate, a blank base) covers no month.
+    has_value = inside["numerator"].notna() & ((inside["unit"] != "percent") |
+                                               inside["denominator"].notna())
+    inside = inside[has_value]
     months = (inside["end"] - inside["start"]).map(lambda d: d.n) + 1
     grouped = inside.assign(months=months.astype(int)).groupby("measure", sort=False).agg(
         numerator=("numerator", lambda s: s.sum(min_count=1)),
