@@ -23,6 +23,7 @@ from sa_lib.home_office import (
     read_population,
 )
 from sa_lib.parameters import TOTAL_CRIME, Parameters
+from sa_lib.report import file_slug as _slug
 from sa_lib.report import markdown_escape
 from sa_lib.spc import spc_summary, xmr
 
@@ -273,11 +274,6 @@ def with_significance(row: pd.Series) -> str:
         return str(row["sentence"])
     return f"{row['sentence']} The change is {row['significance']}."
 
-
-def _slug(text: str) -> str:
-    import re
-
-    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
 def _table_population_year(period: str) -> int:

@@ -19,17 +19,13 @@ from sa_lib.errors import OptionError
 from sa_lib.measures import PARTNER_MEASURES, monthly_measure
 from sa_lib.parameters import Parameters
 from sa_lib.periods import Window, rolling_window
+from sa_lib.report import file_slug as _slug
 from sa_lib.report import markdown_escape
 from sa_lib.review import review_priorities, review_sentence
 from sa_lib.spc import xmr
 
 __all__: list[str] = []
 
-
-def _slug(text: str) -> str:
-    import re
-
-    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
 class _ReviewChapter:

@@ -40,6 +40,7 @@ from sa_lib.measures import (
 from sa_lib.parameters import Parameters, ThemeParameters
 from sa_lib.periods import Window, previous_window, rolling_window
 from sa_lib.repeat import repeat_definition, repeat_victim_rate
+from sa_lib.report import file_slug as _slug
 from sa_lib.report import markdown_escape
 from sa_lib.spc import spc_summary, xmr
 
@@ -85,11 +86,6 @@ def variation_phrase(variation_type: str) -> str:
         raise OptionError(f"unknown variation_type {variation_type!r}; "
                           f"expected one of {list(_VARIATION_WORDS)}") from None
 
-
-def _slug(text: str) -> str:
-    import re
-
-    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
 def _fmt_value(x: float, unit: str) -> str:

@@ -21,10 +21,21 @@ from IPython.display import HTML, Image, Markdown
 from sa_lib.charts import Chart
 from sa_lib.errors import OptionError
 
-__all__ = ["Publisher", "AUDIENCES", "markdown_escape", "table_html"]
+__all__ = ["Publisher", "AUDIENCES", "markdown_escape", "table_html", "file_slug"]
 
 AUDIENCES = ("official", "public")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+
+
+def file_slug(text: str) -> str:
+    """A table or chart file name from a title: lower case, digits and underscores.
+
+    Examples
+    --------
+    >>> file_slug("Road safety (KSI)")
+    'road_safety_ksi'
+    """
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
 def markdown_escape(text: object) -> str:
