@@ -46,10 +46,24 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from sa_lib.runner import run_assessment
+    from sa_lib.parameters import load_parameters
+    from sa_lib.runner import run_assessment, run_batch
 
-    result = run_assessment(Path(args.parameters), areas=args.area or None,
-                            workers=args.workers, progress=not args.no_progress)
+    areas = list(dict.fromkeys(args.area or []))
+    own = load_parameters(Path(args.parameters)).area.code
+    if areas and (areas != [own] or args.scheduler == "dask"):
+        batch = run_batch(Path(args.parameters), areas, workers=args.workers,
+                          scheduler=args.scheduler, dask_address=args.dask_address,
+                          progress=not args.no_progress)
+        for area, result in sorted(batch.results.items()):
+            for path in result.reports:
+                print(f"report ({area}): {path}")
+        for area, message in sorted(batch.failures.items()):
+            print(f"error ({area}): {message}", file=sys.stderr)
+        print(f"{len(batch.results)} of {len(areas)} areas built in {batch.seconds:.1f} s")
+        return 2 if batch.failures else 0
+    result = run_assessment(Path(args.parameters), workers=args.workers,
+                            progress=not args.no_progress)
     for path in result.reports:
         print(f"report: {path}")
     return 0
@@ -73,7 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("parameters", help="e.g. parameters/2025.yaml")
     p.add_argument("--area", action="append", help="area code to build (repeatable; default: "
                    "the parameters file's area)")
-    p.add_argument("--workers", type=int, default=None, help="parallel notebook runs (default: cores)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="parallel notebook runs, or areas at once in a batch (default: cores)")
+    p.add_argument("--scheduler", choices=("threads", "dask"), default="threads",
+                   help="how a batch of areas is spread: local threads or a dask.distributed "
+                   "cluster (optional dependency)")
+    p.add_argument("--dask-address", default=None,
+                   help="scheduler address of an existing Dask cluster (default: a local one)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_run)
 

@@ -9,6 +9,7 @@ data path must stay inside the project's ``data/`` or ``parameters/`` folders.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -261,6 +262,15 @@ class Parameters(_Strict):
 
 
 _ALLOWED_ROOTS = (DATA_DIR, PARAMETERS_DIR)
+#: Extra folders inputs may come from (os.pathsep-separated), e.g. a county's shared drive
+#: of police.uk files; nothing outside data/, parameters/ and these is ever read.
+EXTRA_DATA_DIRS_ENV = "SA_EXTRA_DATA_DIRS"
+
+
+def allowed_data_roots() -> tuple[Path, ...]:
+    """data/, parameters/ and any folder named in ``$SA_EXTRA_DATA_DIRS``."""
+    extra = [Path(p) for p in os.environ.get(EXTRA_DATA_DIRS_ENV, "").split(os.pathsep) if p]
+    return _ALLOWED_ROOTS + tuple(p.resolve() for p in extra if p.is_absolute())
 
 
 def resolve_data_path(value: str, key: str, must_exist: bool = True) -> Path:
@@ -273,9 +283,9 @@ def resolve_data_path(value: str, key: str, must_exist: bool = True) -> Path:
     """
     p = Path(value)
     full = (p if p.is_absolute() else PROJECT_ROOT / p).resolve()
-    if not any(full.is_relative_to(root.resolve()) for root in _ALLOWED_ROOTS):
+    if not any(full.is_relative_to(root.resolve()) for root in allowed_data_roots()):
         raise ParameterError(f"{key}: {value!r} is outside the project's data/ and parameters/ "
-                             "folders; inputs must live there")
+                             f"folders (and ${EXTRA_DATA_DIRS_ENV}); inputs must live there")
     if must_exist and not full.exists():
         raise ParameterError(f"{key}: {value!r} does not exist (looked for {full})")
     return full
