@@ -45,8 +45,12 @@ class Assessment(_CrimeChapter, _ThemeChapter, _ReviewChapter, _PriorityChapter,
 
     @cached_property
     def records(self) -> pd.DataFrame:
-        """police.uk records for the area (all loaded months)."""
-        return read_police_uk(self.params.police_uk_paths(), area=self.params.area.code)
+        """police.uk records for the area (all loaded months; loaded once per kernel)."""
+        from sa_lib.input_cache import cached_load
+
+        paths = self.params.police_uk_paths()
+        return cached_load(("police_uk", self.params.area.code), paths,
+                           lambda: read_police_uk(paths, area=self.params.area.code))
 
     @cached_property
     def counts(self) -> pd.DataFrame:

@@ -118,8 +118,11 @@ class _ThemeChapter:
     # Inputs ---------------------------------------------------------------------------
     @cached_property
     def partner_data(self) -> dict[str, pd.DataFrame]:
-        """Every partner return in ``data.partner``, validated, by kind (loaded once)."""
-        return load_partner_data(self.params.path("partner"))
+        """Every partner return in ``data.partner``, validated, by kind (loaded once per kernel)."""
+        from sa_lib.input_cache import cached_load
+
+        folder = self.params.path("partner")
+        return cached_load(("partner",), [folder], lambda: load_partner_data(folder))
 
     @cached_property
     def partner_observations(self) -> pd.DataFrame:

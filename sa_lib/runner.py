@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import TypeVar
 
 import nbformat
 import pandas as pd
@@ -42,6 +43,7 @@ from sa_lib.paths import NOTEBOOKS_DIR, OUTPUTS_DIR, PROJECT_ROOT
 __all__ = ["RunResult", "NotebookFailed", "NotebookJob", "BatchResult", "run_assessment",
            "run_batch", "area_parameters", "report_notebooks", "notebook_jobs"]
 
+T = TypeVar("T")
 AUDIENCES = ("official", "public")
 KERNEL = "python3"
 CELL_TIMEOUT = 600
@@ -147,12 +149,76 @@ def _strip_ansi(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
+class KernelPool:
+    """One running ``python3`` kernel per worker, reused from notebook to notebook.
+
+    Starting a kernel and importing the scientific stack costs about 3 s, more
+    than most notebooks take to run, so each worker keeps its kernel: every
+    notebook still starts with its own parameters cell and ``open_assessment``,
+    so nothing a notebook computes is carried into the next one. A kernel whose
+    notebook failed is replaced, never reused.
+    """
+
+    def __init__(self, size: int) -> None:
+        import queue
+
+        self._idle: queue.Queue = queue.Queue()
+        self._all: list = []
+        for _ in range(size):
+            self._idle.put(self._start())
+
+    def _start(self) -> object:
+        from jupyter_client.manager import KernelManager
+
+        km = KernelManager(kernel_name=KERNEL)
+        _in_fresh_thread(lambda: km.start_kernel(cwd=str(NOTEBOOKS_DIR)))
+        self._all.append(km)
+        return km
+
+    def acquire(self) -> object:
+        """A kernel manager for one notebook (blocks until one is free)."""
+        return self._idle.get()
+
+    def release(self, km: object, healthy: bool) -> None:
+        """Give a kernel back; a failed or dead one is shut down and replaced."""
+        if not healthy or not _in_fresh_thread(km.is_alive):  # type: ignore[attr-defined]
+            self._stop(km)
+            km = self._start()
+        self._idle.put(km)
+
+    def _stop(self, km: object) -> None:
+        try:
+            _in_fresh_thread(lambda: km.shutdown_kernel(now=True))  # type: ignore[attr-defined]
+        except Exception:  # a kernel that is already gone needs no shutdown
+            pass
+        if km in self._all:
+            self._all.remove(km)
+
+    def close(self) -> None:
+        """Shut every kernel down."""
+        for km in list(self._all):
+            self._stop(km)
+
+
+def _in_fresh_thread(fn: Callable[[], T]) -> T:
+    """Run a blocking jupyter_client call on a new thread.
+
+    jupyter_client's synchronous calls drive an asyncio loop on the calling thread,
+    which fails inside a thread that already runs one (a Dask worker, JupyterLab).
+    """
+    with ThreadPoolExecutor(max_workers=1) as one:
+        return one.submit(fn).result()
+
+
 def _execute(job: NotebookJob, out_nb: Path, params_file: Path, audience: str,
-             build_dir: Path) -> float:
+             build_dir: Path, kernels: KernelPool | None = None) -> float:
+    """Execute one notebook with papermill, then write its HTML page beside the others."""
     import papermill as pm
 
     start = time.perf_counter()
     nb = job.source
+    km = kernels.acquire() if kernels is not None else None
+    healthy = False
     try:
         pm.execute_notebook(
             str(nb), str(out_nb),
@@ -160,11 +226,27 @@ def _execute(job: NotebookJob, out_nb: Path, params_file: Path, audience: str,
                         "output_dir": str(build_dir), **dict(job.parameters)},
             kernel_name=KERNEL, cwd=str(NOTEBOOKS_DIR), progress_bar=False,
             execution_timeout=CELL_TIMEOUT, start_timeout=120, log_output=False,
+            **({"km": km} if km is not None else {}),
         )
+        healthy = True
     except pm.PapermillExecutionError:
         raise NotebookFailed(f"{job.name} ({audience} build) failed at {_failed_cell(out_nb)}") \
             from None
+    finally:
+        if kernels is not None:
+            kernels.release(km, healthy)
+    # Converting here overlaps with the other workers' kernels, which do the heavy lifting.
+    (build_dir / f"{out_nb.stem}.html").write_text(notebook_html(out_nb), encoding="utf-8")
     return time.perf_counter() - start
+
+
+# Longest first, so the last worker is not left alone with the slowest notebook.
+_ORDER = ("03", "02", "05", "06", "04", "01")
+
+
+def _job_order(job: NotebookJob) -> int:
+    prefix = job.name[:2]
+    return _ORDER.index(prefix) if prefix in _ORDER else len(_ORDER)
 
 
 def run_assessment(
@@ -231,9 +313,11 @@ def run_assessment(
         bar = tqdm(total=len(jobs), desc="notebooks", unit="nb", file=sys.stderr)
     failure: NotebookFailed | None = None
     try:
+        jobs.sort(key=lambda j: _job_order(j[0]))
+        kernels = KernelPool(min(n_workers, len(jobs)))
         with ThreadPoolExecutor(max_workers=n_workers) as pool:
-            futures = {pool.submit(_execute, nb, out, params_file, aud, build): (nb, out, aud)
-                       for nb, out, aud, build in jobs}
+            futures = {pool.submit(_execute, nb, out, params_file, aud, build, kernels):
+                       (nb, out, aud) for nb, out, aud, build in jobs}
             for fut in as_completed(futures):
                 nb, out, aud = futures[fut]
                 try:
@@ -249,6 +333,8 @@ def run_assessment(
     finally:
         if bar is not None:
             bar.close()
+        if "kernels" in locals():
+            kernels.close()
     if failure is not None:
         shutil.rmtree(staging, ignore_errors=True)
         raise NotebookFailed(f"{failure} The previous report (if any) is unchanged; the failed "
@@ -258,8 +344,6 @@ def run_assessment(
         for audience in AUDIENCES:
             build = staging / audience
             executed = [build / "notebooks" / job.name for job in notebooks]
-            for nbp in executed:
-                (build / f"{nbp.stem}.html").write_text(notebook_html(nbp), encoding="utf-8")
             title = f"{params.title}: {params.area.name}, {params.review_window.label}"
             (build / "report.html").write_text(
                 combined_report(executed, title=title, audience=audience), encoding="utf-8")
