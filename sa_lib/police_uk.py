@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -195,7 +196,8 @@ def _read_cached(path: Path, cache_dir: Path | None) -> tuple[pa.Table, str]:
             target.unlink(missing_ok=True)  # a damaged cache entry is rebuilt, never trusted
     table = _parse_csv(path)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".tmp{os.getpid()}")
+    # Unique per process and thread: areas of a batch may parse the same file at once.
+    tmp = target.with_suffix(f".tmp{os.getpid()}-{threading.get_ident()}")
     pq.write_table(table, tmp, compression="zstd")
     tmp.replace(target)  # atomic: a killed run never leaves a half-written cache file
     return table, digest
