@@ -21,19 +21,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import resource
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from _common import machine  # noqa: E402
 
 from sa_lib.geography import load_csp_lookup  # noqa: E402
 from sa_lib.paths import PARAMETERS_DIR  # noqa: E402
@@ -57,18 +57,6 @@ def run(args: list[str], env: dict[str, str]) -> tuple[float, float, int]:
     return wall, _peak_children_mb(), proc.returncode
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, Python "
-            f"{platform.python_version()}, {date.today():%Y-%m-%d}")
 
 
 def single_report(env: dict[str, str]) -> dict[str, tuple[float, float]]:

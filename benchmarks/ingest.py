@@ -21,14 +21,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +35,8 @@ import pyarrow.csv as pacsv
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from _common import machine  # noqa: E402
 
 from sa_lib.geography import load_lsoa_lookup  # noqa: E402
 from sa_lib.police_uk import CRIME_TYPES, POLICE_UK_COLUMNS, find_street_files  # noqa: E402
@@ -124,19 +123,6 @@ def national_year(folder: Path, rows: int, seed: int = 2025) -> Path:
     return folder
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, Python "
-            f"{platform.python_version()}, pandas {pd.__version__}, pyarrow {pa.__version__}, "
-            f"{date.today():%Y-%m-%d}")
 
 
 def main() -> int:
