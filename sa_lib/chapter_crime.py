@@ -46,9 +46,19 @@ class _CrimeChapter:
     counts: pd.DataFrame
     quality: pd.DataFrame
 
+    @cached_property
+    def counts_with_total(self) -> pd.DataFrame:
+        """Monthly counts plus the "Total crime (excluding ASB)" series (built once)."""
+        return _with_total(self.counts)
+
     def crime_change(self) -> pd.DataFrame:
         """Change for every crime type, current vs previous comparison window."""
-        c = _with_total(self.counts)
+        return self._crime_change.copy()
+
+    @cached_property
+    def _crime_change(self) -> pd.DataFrame:
+        # Computed once per notebook: chapter 2, the rates and the key findings all use it.
+        c = self.counts_with_total
         out = compare_windows(c, self.params.current_window, self.params.previous_window,
                                 by="crime_type", min_base=self.params.thresholds.small_base,
                                 alpha=self.params.thresholds.significance, sort_by="input",
@@ -103,7 +113,7 @@ class _CrimeChapter:
 
     def monthly_spc(self, crime_type: str = TOTAL_CRIME) -> pd.DataFrame:
         """XmR over the review window's months for one series (total or a crime type)."""
-        c = _with_total(self.counts)
+        c = self.counts_with_total
         w = self.params.review_window
         series = c[(c["crime_type"] == crime_type) & (c["month"] >= w.start) & (c["month"] <= w.end)]
         improvement = self.params.improvement.get(crime_type, "decrease")

@@ -185,9 +185,7 @@ class _PriorityChapter:
                     "direction": ("increase" if ch["difference"] > 0 else "decrease"
                                   if ch["difference"] < 0 else "no change"),
                     "significance": ch["significance"], "variation_type": variation}
-        from sa_lib.chapter_crime import _with_total
-
-        c = _with_total(self.counts)
+        c = self.counts_with_total  # type: ignore[attr-defined]
         c = c[c["crime_type"] == measure]
         t = compare_windows(c, self.params.current_window, self.params.previous_window,
                             by="crime_type", min_base=self.params.thresholds.small_base,
