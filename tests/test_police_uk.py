@@ -89,14 +89,49 @@ def test_vintage_detected_in_report(maidstone: pd.DataFrame) -> None:
 
 def test_cache_is_reused_and_gives_identical_frames(tmp_path: Path) -> None:
     files = sorted(MAIDSTONE.glob("2025-0[1-3]*"))
-    cold = read_police_uk(files, area="Maidstone", cache_dir=tmp_path)
+    cold = read_police_uk(files, area="Maidstone", cache=False)
+    filled = read_police_uk(files, area="Maidstone", cache_dir=tmp_path)
     assert len(list(tmp_path.glob("*.parquet"))) == 3
+    assert len(list((tmp_path / "results").glob("*.arrow"))) == 1
     warm = read_police_uk(files, area="Maidstone", cache_dir=tmp_path)
-    pd.testing.assert_frame_equal(cold, warm)
-    # a damaged cache entry is rebuilt, never trusted
+    for frame in (filled, warm):
+        pd.testing.assert_frame_equal(cold, frame)
+        pd.testing.assert_frame_equal(load_report(cold), load_report(frame))
+        assert frame.attrs["area"] == cold.attrs["area"]
+    # a damaged whole-read result is rebuilt from the per-file cache, never trusted
+    next((tmp_path / "results").glob("*.arrow")).write_bytes(b"not arrow")
+    pd.testing.assert_frame_equal(cold, read_police_uk(files, area="Maidstone", cache_dir=tmp_path))
+    # and so is a damaged per-file cache entry
     next(tmp_path.glob("*.parquet")).write_bytes(b"not parquet")
-    again = read_police_uk(files, area="Maidstone", cache_dir=tmp_path)
-    pd.testing.assert_frame_equal(cold, again)
+    shutil.rmtree(tmp_path / "results")
+    pd.testing.assert_frame_equal(cold, read_police_uk(files, area="Maidstone", cache_dir=tmp_path))
+    # another area or column choice is another result
+    read_police_uk(files, area="Maidstone", columns=["lsoa_code"], cache_dir=tmp_path)
+    assert len(list((tmp_path / "results").glob("*.arrow"))) == 2
+
+
+def test_changed_file_is_read_again_not_taken_from_the_cache(tmp_path: Path) -> None:
+    src = tmp_path / "2025-01-kent-street.csv"
+    src.write_text(f"{HEADER}\n{GOOD_ROW}\n")
+    cache = tmp_path / "cache"
+    assert len(read_police_uk(src, cache_dir=cache)) == 1
+    assert len(read_police_uk(src, cache_dir=cache)) == 1
+    with src.open("a") as f:
+        f.write(GOOD_ROW.replace("abc", "abd") + "\n")
+    assert len(read_police_uk(src, cache_dir=cache)) == 2
+
+
+def test_text_columns_are_sorted_categoricals_of_the_values_present(
+        maidstone: pd.DataFrame) -> None:
+    for c in ["reported_by", "falls_within", "location", "lsoa_code", "lsoa_name", "crime_type",
+              "last_outcome_category", "context", "source_file", "area"]:
+        col = maidstone[c]
+        assert isinstance(col.dtype, pd.CategoricalDtype), c
+        cats = list(col.cat.categories)
+        assert cats == sorted(set(col.astype(str))), c
+    assert maidstone["crime_id"].dtype == "str"
+    mc = monthly_counts(maidstone)
+    assert mc["crime_type"].dtype == "str" and mc["area"].dtype == "str"
 
 
 def test_columns_option(maidstone: pd.DataFrame) -> None:
