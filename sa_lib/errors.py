@@ -61,3 +61,11 @@ class DataValidationError(SAError):
 
 class MoRiLEError(DataValidationError):
     """A MoRiLE scoring sheet is invalid (unknown label, score out of range, theme missing)."""
+
+
+class OutputError(SAError):
+    """The report could not be written: disk full, folder not writable or not creatable.
+
+    Raised by :func:`sa_lib.runner.run_assessment`; the message names the folder and
+    what was being written.  Nothing is swapped in, so the previous report is unchanged.
+    """
