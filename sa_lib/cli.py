@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from sa_lib.errors import SAError
+from sa_lib.errors import DataValidationError, SAError
 
 EXIT_USER_ERROR = 2
 EXIT_FAILURE = 1
@@ -36,11 +36,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
                       f"{', '.join(sorted(PARTNER_KINDS))}")
     problems = validate_partner(Path(args.file), args.kind)
     if problems:
-        n = len(problems)
-        print(f"{args.file}: {n} problem{'s' if n != 1 else ''} found:", file=sys.stderr)
-        for p in problems:
-            print(f"  - {p}", file=sys.stderr)
-        return EXIT_USER_ERROR
+        # Printed by main() as one "error:" message, like every other user error.
+        raise DataValidationError(problems)
     print(f"{args.file}: OK ({args.kind})")
     return 0
 

@@ -15,6 +15,7 @@ from 2024, so any Kent CSP series from 2024 must be checked for that break.
 
 from __future__ import annotations
 
+import gzip
 import re
 from pathlib import Path
 
@@ -68,6 +69,14 @@ def read_csp_recorded_crime(path: str | Path | None = None) -> pd.DataFrame:
         ``unassigned`` or ``other``), ``csp_code, csp_name, la_code, la_name,
         offence_group, offences`` (nullable integer; ``[x]`` is missing).
 
+    Raises
+    ------
+    DataValidationError
+        Every problem at once, naming the file, the row as a spreadsheet shows it
+        (the header is row 8 in the ONS layout) and the column: a missing file, an
+        empty or undecodable file, a missing column, a truncated row, a cell that is
+        not a whole number >= 0 (or ``[x]``), a CSP listed twice.
+
     Examples
     --------
     >>> t = read_csp_recorded_crime()
@@ -76,49 +85,101 @@ def read_csp_recorded_crime(path: str | Path | None = None) -> pd.DataFrame:
     14672
     """
     path = Path(path) if path else CSP_TABLE
-    if not path.exists():
-        raise DataValidationError([Problem(str(path), None, None, "file not found")])
-    with path.open(encoding="utf-8-sig", errors="replace") as fh:
-        head = [next(fh, "") for _ in range(12)]
+    file = str(path)
+    records = _csv_records(path, "Police Force")
+    head = [",".join(r) for r in records[:12]]
     m = re.search(r"year ending (\w+ \d{4})", head[0] if head else "")
     period = f"year ending {m.group(1)}" if m else ""
-    skip = next((i for i, line in enumerate(head) if line.startswith('"Police Force')), None)
+    skip = next((i for i, r in enumerate(records[:12]) if r and r[0].startswith("Police Force")),
+                None)
     if skip is None:
-        raise DataValidationError([Problem(str(path), None, None,
+        raise DataValidationError([Problem(file, None, None,
                                            "no header row starting 'Police Force Area code' in the "
-                                           "first 12 lines (expected the ONS Table C2 layout)")])
-    raw = pd.read_csv(path, skiprows=skip, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    raw.columns = [_clean_header(c) for c in raw.columns]
-    missing = [c for c in _ID_COLUMNS if c not in raw.columns]
-    if missing or TOTAL_RECORDED_CRIME not in raw.columns:
-        raise DataValidationError([Problem(str(path), skip + 1, None,
-                                           f"missing column(s) {missing or [TOTAL_RECORDED_CRIME]}")])
+                                           "first 12 rows (expected the ONS Table C2 layout)")])
+    header_row = skip + 1  # spreadsheet row of the header (a CSV record may span lines)
+    columns = [_clean_header(c) for c in records[skip]]
+    problems = [Problem(file, header_row, c, f"required column {c!r} is missing (expected the "
+                        "ONS Table C2 columns)")
+                for c in [*_ID_COLUMNS, TOTAL_RECORDED_CRIME] if c not in columns]
+    body = records[skip + 1:]
+    rows = np.arange(header_row + 1, header_row + 1 + len(body))
+    for r, rec in zip(rows, body, strict=True):
+        if rec and len(rec) != len(columns) and "".join(rec).strip():
+            problems.append(Problem(file, int(r), columns[len(rec)] if len(rec) < len(columns)
+                                    else None, f"has {len(rec)} field(s) but the header has "
+                                    f"{len(columns)} (is the last line truncated?)"))
+    if problems:
+        raise DataValidationError(problems)
+    keep = [i for i, rec in enumerate(body) if len(rec) == len(columns)]
+    raw = pd.DataFrame([body[i] for i in keep], columns=columns, dtype=str)
+    raw["row"] = rows[keep]
+    raw = raw.loc[:, [c for c in raw.columns if c]]
     raw = raw.rename(columns=_ID_COLUMNS)
     for c in _ID_COLUMNS.values():
         raw[c] = raw[c].str.strip().str.replace(r"\s*\[note \d+\]", "", regex=True)
     raw = raw[raw["pfa_code"] != ""]
-    offence_cols = [c for c in raw.columns if c not in _ID_COLUMNS.values() and c]
+    offence_cols = [c for c in raw.columns if c not in _ID_COLUMNS.values() and c != "row"]
     raw["row_type"] = np.select(
         [raw["csp_code"] != "", raw["csp_name"].str.startswith("Unassigned"),
          raw["csp_name"] == ""],
         ["csp", "unassigned", "force_total"], "other",
     )
-    long = raw.melt(id_vars=[*_ID_COLUMNS.values(), "row_type"], value_vars=offence_cols,
+    csp = raw[raw["row_type"] == "csp"]
+    repeat = csp.duplicated("csp_code", keep="first")
+    first_row = csp.groupby("csp_code")["row"].transform("first")
+    problems += [Problem(file, int(r.row), "Community Safety Partnership code",
+                         f"{r.csp_code} ({r.csp_name}) already appears on row {int(f)}; "
+                         "expected one row per CSP")
+                 for r, f in zip(csp[repeat].itertuples(), first_row[repeat], strict=True)]
+    long = raw.melt(id_vars=[*_ID_COLUMNS.values(), "row_type", "row"], value_vars=offence_cols,
                     var_name="offence_group", value_name="text")
     text = long["text"].str.strip().str.replace(",", "", regex=False)
     is_x = text.isin(["[x]", "[z]", "[c]", ""])
     bad = ~is_x & ~text.str.fullmatch(r"\d+")
     if bad.any():
-        rows = long[bad].head(10)
-        raise DataValidationError([
-            Problem(str(path), None, r.offence_group,
-                    f"{r.csp_name or r.pfa_name}: {r.text!r} is not a count") for r in rows.itertuples()
-        ])
+        rows_bad = long[bad].sort_values("row").head(10)
+        problems += [
+            Problem(file, int(r.row), r.offence_group,
+                    f"{r.csp_name or r.pfa_name}: {r.text.strip()!r} is not a count (expected a "
+                    "whole number >= 0, or [x] for unavailable)")
+            for r in rows_bad.itertuples()]
+    if problems:
+        raise DataValidationError(problems)
     long["offences"] = pd.array(np.where(is_x, None, text), dtype="Int64") if len(long) else []
     long["period"] = period
     cols = ["period", "pfa_code", "pfa_name", "row_type", "csp_code", "csp_name", "la_code",
             "la_name", "offence_group", "offences"]
     return long[cols].reset_index(drop=True)
+
+
+def _csv_records(path: Path, header_prefix: str = "") -> list[list[str]]:
+    """Every CSV record of a (possibly gzipped) UTF-8 or Windows-1252 file, checked.
+
+    Raises DataValidationError for a missing, empty or undecodable file and for malformed
+    CSV (unbalanced quotes), naming the row and column as a spreadsheet shows them.
+    """
+    from sa_lib.partner import _decode, _records
+
+    file = str(path)
+    if not path.is_file():
+        raise DataValidationError([Problem(file, None, None, "file not found")])
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise DataValidationError([Problem(file, None, None,
+                                               f"is not a readable gzip file: {exc}")]) from None
+    text, _, problems = _decode(raw, file, header_prefix)
+    if text is None:
+        raise DataValidationError(problems)
+    if not text.strip():
+        raise DataValidationError([Problem(file, None, None, "file is empty; expected a header "
+                                           "row and one row per record")])
+    records, problems = _records(text, file)
+    if problems:
+        raise DataValidationError(problems)
+    return records
 
 
 def read_population(path: str | Path | None = None) -> pd.DataFrame:
@@ -129,6 +190,14 @@ def read_population(path: str | Path | None = None) -> pd.DataFrame:
     DataFrame
         ``area_code, area_name, geography, year, population``.
 
+    Raises
+    ------
+    DataValidationError
+        Every problem at once, naming the file, row (header = row 1) and column: a
+        missing, empty, header-only or undecodable file, a missing column, a
+        truncated row, a year that is not ``yyyy``, a population that is not a
+        whole number >= 0, an area and year given twice.
+
     Examples
     --------
     >>> p = read_population()
@@ -136,14 +205,54 @@ def read_population(path: str | Path | None = None) -> pd.DataFrame:
     187767
     """
     path = Path(path) if path else POPULATION_TABLE
-    if not path.exists():
-        raise DataValidationError([Problem(str(path), None, None, "file not found")])
-    p = pd.read_csv(path, dtype={"area_code": str, "area_name": str, "geography": str})
-    need = {"area_code", "area_name", "year", "population"}
-    if not need <= set(p.columns):
-        raise DataValidationError([Problem(str(path), 1, None,
-                                           f"missing column(s) {sorted(need - set(p.columns))}")])
-    return p[["area_code", "area_name", "geography", "year", "population"]]
+    file = str(path)
+    records = _csv_records(path)
+    header = [h.strip() for h in records[0]]
+    need = ["area_code", "area_name", "year", "population"]
+    problems = [Problem(file, 1, c, f"required column {c!r} is missing (expected columns "
+                        f"{', '.join(need)}; geography optional)") for c in need if c not in header]
+    body = records[1:]
+    for r, rec in enumerate(body, start=2):
+        if len(rec) != len(header) and "".join(rec).strip():
+            problems.append(Problem(file, r, header[len(rec)] if len(rec) < len(header) else None,
+                                    f"has {len(rec)} field(s) but the header has {len(header)} "
+                                    "(is the last line truncated?)"))
+    if problems:
+        raise DataValidationError(problems)
+    rows = np.array([r for r, rec in enumerate(body, start=2) if len(rec) == len(header)])
+    if not len(rows):
+        raise DataValidationError([Problem(file, None, None, "has a header but no data rows; "
+                                           "expected one row per area and year")])
+    p = pd.DataFrame([body[r - 2] for r in rows], columns=header, dtype=str)
+    p = p.apply(lambda c: c.str.strip())
+    p["row"] = rows
+    if "geography" not in p:
+        p["geography"] = ""
+    year = pd.to_numeric(p["year"].where(p["year"].str.fullmatch(r"\d{4}")), errors="coerce")
+    pop = pd.to_numeric(p["population"].str.replace(",", "", regex=False)
+                        .where(lambda v: v.str.fullmatch(r"\d+")), errors="coerce")
+    problems += [Problem(file, int(r), "year", f"{v!r} is not a year (expected yyyy, e.g. 2024)")
+                 for r, v in zip(p["row"][year.isna()], p["year"][year.isna()], strict=True)][:10]
+    problems += [Problem(file, int(r), "population", f"{v!r} is not a population (expected a "
+                         "whole number >= 0)")
+                 for r, v in zip(p["row"][pop.isna()], p["population"][pop.isna()],
+                                 strict=True)][:10]
+    problems += [Problem(file, int(r), "area_code", "is blank; expected an ONS area code")
+                 for r in p["row"][p["area_code"] == ""]][:10]
+    key = pd.DataFrame({"area_code": p["area_code"], "year": year})
+    repeat = key.duplicated(keep="first") & year.notna()
+    if repeat.any():
+        first = p["row"].groupby([key["area_code"], key["year"]]).transform("first")
+        problems += [Problem(file, int(r), "year", f"{a} {int(y)} already appears on row {int(f)}; "
+                             "expected one estimate per area and year")
+                     for r, a, y, f in zip(p["row"][repeat], key["area_code"][repeat],
+                                           key["year"][repeat], first[repeat], strict=True)][:10]
+    if problems:
+        raise DataValidationError(problems)
+    out = pd.DataFrame({"area_code": p["area_code"], "area_name": p["area_name"],
+                        "geography": p["geography"], "year": year.astype("int64"),
+                        "population": pop.astype("int64")})
+    return out.reset_index(drop=True)
 
 
 def population_year(window: Window) -> int:

@@ -232,10 +232,16 @@ def load_morile_scales(path: str | Path | None = None) -> MoRiLEScales:
     path = Path(path) if path is not None else DEFAULT_MORILE_SCALES
     if not path.is_file():
         raise ParameterError(f"{path}: MoRiLE scales file not found")
+    raw = path.read_bytes()
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+        # A SafeLoader subclass: a tag such as !!python/object/apply is refused, never run.
+        data = yaml.load(raw.decode("utf-8"), Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
-        raise ParameterError(f"{path}: not valid YAML: {exc}") from exc
+        raise ParameterError(f"{path}: not valid YAML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ParameterError(f"{path}: not UTF-8 text: byte 0x{raw[exc.start]:02x} on line "
+                             f"{line} cannot be read; expected a UTF-8 file") from None
     return _parse_scales(data, str(path))
 
 
@@ -664,19 +670,11 @@ def read_morile_sheets(paths: str | Path | Iterable[str | Path], scales: MoRiLES
         if not path.is_file():
             problems.append(Problem(name, None, None, f"sheet not found at {path}"))
             continue
-        try:
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            problems.append(Problem(name, None, None, f"cannot be read as CSV: {exc}"))
+        df, trouble = _read_sheet(path)
+        if trouble:
+            problems.extend(trouble)
             continue
-        df.columns = [str(c).strip().lower() for c in df.columns]
-        absent = [c for c in SHEET_COLUMNS if c not in df.columns]
-        if absent:
-            problems.extend(Problem(name, 1, c, f"missing column {c!r}; a MoRiLE sheet needs "
-                                    "columns theme, field, value (rationale, scorer optional)")
-                            for c in absent)
-            continue
-        df = df.assign(sheet=name, row=np.arange(2, len(df) + 2))
+        assert df is not None
         if "scorer" not in df.columns:
             df["scorer"] = path.stem
         frames.append(df)
@@ -688,6 +686,50 @@ def read_morile_sheets(paths: str | Path | Iterable[str | Path], scales: MoRiLES
     if problems:
         raise MoRiLEError(problems)
     return out
+
+
+def _read_sheet(path: Path) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """One scoring sheet as text cells with ``sheet`` and ``row`` (header = row 1).
+
+    Read with the partner loaders' rules (UTF-8 or Windows-1252, strict CSV), so an
+    undecodable byte, unbalanced quotes or a truncated line name their row.
+    """
+    from sa_lib.partner import _decode, _records
+
+    name = path.name
+    text, _, problems = _decode(path.read_bytes(), name)
+    if text is None:
+        return None, problems
+    if not text.strip():
+        return None, [Problem(name, None, None, "file is empty; expected a header row (theme, "
+                              "field, value, rationale, scorer) and one row per theme and field")]
+    records, problems = _records(text, name)
+    if problems:
+        return None, problems
+    header = [str(c).strip().lower() for c in records[0]]
+    absent = [c for c in SHEET_COLUMNS if c not in header]
+    if absent:
+        return None, [Problem(name, 1, c, f"missing column {c!r}; a MoRiLE sheet needs "
+                              "columns theme, field, value (rationale, scorer optional)")
+                      for c in absent]
+    rows, body = [], []
+    for r, rec in enumerate(records[1:], start=2):
+        if not "".join(rec).strip():
+            continue  # blank spreadsheet rows
+        if len(rec) != len(header):
+            short = len(rec) < len(header)
+            problems.append(Problem(name, r, header[len(rec)] if short else None,
+                                    f"has {len(rec)} field(s) but the header has {len(header)}"
+                                    + (" (the last line looks truncated)"
+                                       if r == len(records) and short else "")))
+            continue
+        rows.append(r)
+        body.append(rec)
+    if problems:
+        return None, problems
+    df = pd.DataFrame(body, columns=header, dtype=str) if body else \
+        pd.DataFrame(columns=header, dtype=str)
+    return df.assign(sheet=name, row=np.array(rows, dtype=np.int64)), []
 
 
 def _sheet_paths(paths: str | Path | Iterable[str | Path]) -> list[Path]:

@@ -28,7 +28,8 @@ from sa_lib.errors import ParameterError
 from sa_lib.paths import DATA_DIR, PARAMETERS_DIR, PROJECT_ROOT
 from sa_lib.periods import Window, month_window, previous_window, rolling_window
 
-__all__ = ["Parameters", "load_parameters", "new_year", "resolve_data_path"]
+__all__ = ["Parameters", "load_parameters", "new_year", "resolve_data_path",
+           "check_inside_data_roots"]
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 Improvement = Literal["increase", "decrease", "neutral"]
@@ -220,6 +221,34 @@ class Parameters(_Strict):
     def _rebase_months(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
         return {k: [_month(m) for m in months] for k, months in v.items()}
 
+    @model_validator(mode="after")
+    def _months_not_after_the_report(self) -> Parameters:
+        # A window ending after the report is written would read missing months as data to
+        # come, and a comparison reaching past the review window compares months the report
+        # does not review.  Errors name the key (pydantic prefixes nothing for model checks).
+        written = self.run_date.strftime("%Y-%m")
+        problems = []
+        if self.window.end > written:
+            problems.append(f"window.end {self.window.end!r} is after run_date {self.run_date} "
+                            "(the month the report is written); expected a window that has ended")
+        c = self.comparison
+        if c is not None:
+            for key in ("current_start", "current_end", "previous_start", "previous_end"):
+                if getattr(c, key) > self.window.end:
+                    problems.append(f"comparison.{key} {getattr(c, key)!r} is after window.end "
+                                    f"{self.window.end!r}; expected comparison months inside or "
+                                    "before the review window")
+            if c.current_start > c.current_end or c.previous_start > c.previous_end:
+                problems.append("comparison: a window starts after it ends; expected "
+                                "current_start <= current_end and previous_start <= previous_end")
+            elif c.previous_end >= c.current_start:
+                problems.append(f"comparison.previous_end {c.previous_end!r} is not before "
+                                f"comparison.current_start {c.current_start!r}; expected the "
+                                "previous window to end before the current one starts")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
     # Derived views the notebooks use -------------------------------------------------
     @property
     def review_window(self) -> Window:
@@ -291,8 +320,36 @@ def resolve_data_path(value: str, key: str, must_exist: bool = True) -> Path:
     return full
 
 
+def check_inside_data_roots(path: Path, key: str) -> Path:
+    """Refuse a file found inside a data folder that resolves (through a symlink) outside it.
+
+    :func:`resolve_data_path` checks the folders named in the parameters file; this checks
+    each file read from them, so a symlink placed in ``data/`` cannot pull in
+    ``/etc/passwd`` or another partnership's data.
+
+    Raises
+    ------
+    ParameterError
+        Naming the key, the file and where it really points.
+
+    Examples
+    --------
+    >>> from sa_lib.paths import DATA_DIR
+    >>> check_inside_data_roots(DATA_DIR / "README.md", "data.partner").name
+    'README.md'
+    """
+    real = Path(path).resolve()
+    if not any(real.is_relative_to(root.resolve()) for root in allowed_data_roots()):
+        raise ParameterError(f"{key}: {path} points to {real}, outside the project's data/ and "
+                             f"parameters/ folders (and ${EXTRA_DATA_DIRS_ENV}); expected inputs "
+                             "that live there, not symlinks out of them")
+    return real
+
+
 def _describe(err: dict[str, Any]) -> str:
     loc = ".".join(str(x) for x in err["loc"])
+    if not loc:  # a check across keys: the message names them
+        return err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         return f"{loc}: unknown key (check the spelling; see parameters/README.md for the keys)"
     if err["type"] == "missing":
@@ -324,12 +381,17 @@ def load_parameters(path: str | Path) -> Parameters:
     full = path if path.is_absolute() else PROJECT_ROOT / path
     if not full.exists():
         raise ParameterError(f"parameters file {path} not found")
+    data = full.read_bytes()
     try:
-        raw = yaml.safe_load(full.read_text(encoding="utf-8"))
+        # safe_load: a tag such as !!python/object/apply is refused, never run.
+        raw = yaml.safe_load(data.decode("utf-8"))
     except yaml.YAMLError as exc:
         raise ParameterError(f"{path}: not valid YAML: {exc}") from None
     except UnicodeDecodeError as exc:
-        raise ParameterError(f"{path}: not UTF-8 text: {exc}") from None
+        line = data[:exc.start].count(b"\n") + 1
+        raise ParameterError(f"{path}: not UTF-8 text: byte 0x{data[exc.start]:02x} on line "
+                             f"{line} cannot be read; expected a UTF-8 file (save it as UTF-8 "
+                             "in your editor)") from None
     if not isinstance(raw, dict):
         raise ParameterError(f"{path}: expected a mapping of keys to values at the top level")
     try:

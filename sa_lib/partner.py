@@ -492,7 +492,7 @@ def _snake(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
 
 
-def _decode(raw: bytes, file: str) -> tuple[str | None, str, list[Problem]]:
+def _decode(raw: bytes, file: str, header_prefix: str = "") -> tuple[str | None, str, list[Problem]]:
     if raw.startswith(b"PK\x03\x04"):
         return None, "", [Problem(file, None, None, "is an Excel workbook or zip file, not CSV; "
                                   "in Excel use File > Save As > 'CSV UTF-8 (Comma delimited)'")]
@@ -506,9 +506,27 @@ def _decode(raw: bytes, file: str) -> tuple[str | None, str, list[Problem]]:
     try:
         return raw.decode("cp1252"), "cp1252", []
     except UnicodeDecodeError as exc:
-        return None, "", [Problem(file, None, None, f"is neither UTF-8 nor Windows-1252 text "
-                                  f"(undecodable byte at position {exc.start}); save it as "
-                                  "'CSV UTF-8 (Comma delimited)'")]
+        row, column = _byte_position(raw, exc.start, header_prefix)
+        return None, "", [Problem(file, row, column, f"byte 0x{raw[exc.start]:02x} is not text: "
+                                  "the file is neither UTF-8 nor Windows-1252; expected UTF-8 "
+                                  "text (in Excel: Save As 'CSV UTF-8 (Comma delimited)')")]
+
+
+def _byte_position(raw: bytes, pos: int, header_prefix: str = "") -> tuple[int, str]:
+    """(spreadsheet row, column name) of byte ``pos`` of CSV bytes; row 1 is the first line.
+
+    Only for messages: the text up to ``pos`` is decoded leniently and split as CSV, so
+    quoted line breaks count as one row, as a spreadsheet shows them.  The header is the
+    first row whose first cell starts with ``header_prefix`` (any row when it is empty).
+    """
+    before = raw[:pos].decode("utf-8", errors="replace")
+    records = list(csv.reader(io.StringIO(before + "\x00", newline="")))
+    row = len(records)
+    every = csv.reader(io.StringIO(raw.decode("utf-8", errors="replace"), newline=""))
+    header = next((r for r in every if r and r[0].strip().startswith(header_prefix)), [])
+    j = len(records[-1]) - 1 if records else 0
+    name = header[j].strip() if j < len(header) and header[j].strip() else f"column {j + 1}"
+    return row, " ".join(name.split())
 
 
 def _records(text: str, file: str) -> tuple[list[list[str]], list[Problem]]:
@@ -905,7 +923,8 @@ def _check(path: str | Path, schema: PartnerSchema, as_of: np.datetime64) -> _Ch
         tail = ""
         if i == len(body) - 1 and lengths[i] < n_fields and not text.endswith(("\n", "\r")):
             tail = " (the last line looks truncated)"
-        problems.append(Problem(file, int(row_numbers[i]), None,
+        short = lengths[i] < n_fields
+        problems.append(Problem(file, int(row_numbers[i]), header_raw[lengths[i]] if short else None,
                                 f"has {lengths[i]} field(s) but the header has {n_fields} "
                                 f"({', '.join(header_raw)}){tail}"))
     keep = ~blank & ~wrong

@@ -22,7 +22,9 @@ Counting rules that matter:
 from __future__ import annotations
 
 import csv
+import difflib
 import hashlib
+import io
 import json
 import os
 import re
@@ -100,9 +102,22 @@ def find_street_files(paths: str | Path | Iterable[str | Path]) -> list[Path]:
             found.append(p)
         else:
             problems.append(Problem(str(p), None, None, "file or folder not found"))
+    by_target = {f.resolve(): f for f in reversed(found)}  # the same file named twice: once
+    found = [f for f in found if by_target[f.resolve()] is f]
+    # One file per month and force: a month found twice (a re-download in a subfolder, or
+    # both the .csv and the .csv.gz) would be counted twice.
+    seen: dict[str, Path] = {}
+    for f in sorted(found, key=lambda f: (f.name, str(f))):
+        key = f.name.removesuffix(".gz")
+        if key in seen and _FILE_PATTERN.match(f.name):
+            problems.append(Problem(str(f), None, None,
+                                    f"is a second file for the month and force of {seen[key]}; "
+                                    "expected one street file per month and force (remove one, "
+                                    "or its records are counted twice)"))
+        seen.setdefault(key, f)
     if problems:
         raise DataValidationError(problems)
-    return sorted(dict.fromkeys(found), key=lambda f: (f.name, str(f)))
+    return sorted(found, key=lambda f: (f.name, str(f)))
 
 
 # large_string: the type pandas' str columns hold, so converting to pandas copies nothing.
@@ -157,15 +172,14 @@ def _parse_csv(path: Path, data: pa.Buffer) -> tuple[pa.Table, list[str]]:
     missing = [c for c in POLICE_UK_COLUMNS if c not in cols]
     extra = [c for c in cols if c not in POLICE_UK_COLUMNS]
     if missing or extra:
-        msg = []
-        if missing:
-            msg.append(f"missing column(s) {missing}")
-        if extra:
-            msg.append(f"unexpected column(s) {extra}")
-        raise DataValidationError([Problem(
-            str(path), 1, None,
-            "; ".join(msg) + f" (a police.uk street file has {list(POLICE_UK_COLUMNS)})",
-        )])
+        expected = f"expected the police.uk street file columns {list(POLICE_UK_COLUMNS)}"
+        problems = [Problem(str(path), 1, c, f"unexpected column {c!r}"
+                            + (f"; did you mean {close[0]!r}?" if close else "") + f" ({expected})")
+                    for c in extra
+                    for close in [difflib.get_close_matches(c, missing, n=1, cutoff=0.6)]]
+        problems += [Problem(str(path), 1, c, f"missing column {c!r}, which is required "
+                             f"({expected})") for c in missing]
+        raise DataValidationError(problems)
     try:
         table = pacsv.read_csv(
             stream(),
@@ -175,8 +189,11 @@ def _parse_csv(path: Path, data: pa.Buffer) -> tuple[pa.Table, list[str]]:
             ),
         )
     except pa.ArrowInvalid as exc:
-        raise DataValidationError([Problem(str(path), _row_from_arrow(str(exc)), None,
-                                           f"malformed CSV: {exc}")]) from None
+        # Arrow names neither the row nor (always) the column: find them with a slow scan,
+        # which only a broken file pays for.
+        raw = stream().read()
+        raise DataValidationError([_locate_csv_problem(path, raw, cols) or Problem(
+            str(path), _row_from_arrow(str(exc)), None, f"malformed CSV: {exc}")]) from None
     if table.num_rows == 0:
         raise DataValidationError([Problem(str(path), None, None,
                                            "has a header but no rows (expected one row per crime)")])
@@ -199,6 +216,43 @@ def _encode_categories(table: pa.Table) -> pa.Table:
             # one type whether parsed or read from the cache (Parquet gives ``string`` values)
             table = table.set_column(table.column_names.index(c), c, col.cast(_CATEGORY_TYPE))
     return table
+
+
+def _locate_csv_problem(path: Path, raw: bytes, header: list[str]) -> Problem | None:
+    """The first row a strict reading of a street file refuses: non-UTF-8 bytes, a wrong
+    number of fields or a coordinate that is not a number (row 1 is the header)."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        from sa_lib.partner import _byte_position
+
+        row, column = _byte_position(raw, exc.start)
+        return Problem(str(path), row, column, f"byte 0x{raw[exc.start]:02x} is not UTF-8 "
+                       "text; expected a UTF-8 file as data.police.uk publishes it")
+    numbers = [j for j, c in enumerate(header) if c in ("Longitude", "Latitude")]
+    n = len(header)
+    records = csv.reader(io.StringIO(text, newline=""))
+    next(records, None)
+    try:
+        for row, rec in enumerate(records, start=2):
+            if not rec:
+                continue
+            if len(rec) != n:
+                n_lines = text.rstrip("\r\n").count("\n") + 1
+                last = row >= n_lines and not text.endswith(("\n", "\r"))
+                return Problem(str(path), row, header[len(rec)] if len(rec) < n else None,
+                               f"malformed CSV: has {len(rec)} field(s) but the header "
+                               f"has {n}" + (" (the last line looks truncated)" if last else ""))
+            for j in numbers:
+                value = rec[j].strip()
+                try:
+                    float(value) if value else None
+                except ValueError:
+                    return Problem(str(path), row, header[j], f"{rec[j]!r} is not a number "
+                                   "(expected a decimal coordinate, e.g. 0.5217, or blank)")
+    except csv.Error as exc:
+        return Problem(str(path), None, None, f"malformed CSV: {exc}")
+    return None
 
 
 def _row_from_arrow(message: str) -> int | None:
@@ -233,6 +287,16 @@ def _validate_table(table: pa.Table, path: Path) -> list[str]:
             problems.append(Problem(str(path), int(i) + 2, "Month",
                                     f"{month[int(i)].as_py()!r} does not match the file's month "
                                     f"{m.group(1)}"))
+    if not problems:
+        this_month = np.datetime64("today", "M").astype(str)
+        future = [m for m in months.to_pylist() if m > this_month]
+        if future:
+            first = int(np.flatnonzero(np.asarray(pc.equal(month, future[0]).to_numpy(
+                zero_copy_only=False), dtype=bool))[0])
+            problems.append(Problem(str(path), first + 2, "Month",
+                                    f"{future[0]!r} is in the future (after this month, "
+                                    f"{this_month}); expected a month police.uk has published"))
+    problems += _mixed_vintages(table, path)
     ctype = table["crime_type"]
     known = pa.array(CRIME_TYPES)
     if not pc.all(pc.is_in(pc.unique(ctype), known)).as_py():
@@ -245,6 +309,41 @@ def _validate_table(table: pa.Table, path: Path) -> list[str]:
     if problems:
         raise DataValidationError(problems)
     return months.to_pylist()
+
+
+def _mixed_vintages(table: pa.Table, path: Path) -> list[Problem]:
+    """Rows that put one map point in two LSOAs: the month mixes LSOA vintages.
+
+    A police.uk snap point lies in exactly one LSOA of a vintage, so within one month's
+    file a (longitude, latitude) with two LSOA codes means rows geocoded to 2011 LSOAs and
+    rows geocoded to 2021 LSOAs were put together (e.g. an old extract pasted into a new
+    month); per-LSOA figures for that month would be wrong.
+    """
+    located = table.filter(pc.not_equal(_plain(table["lsoa_code"]), ""))
+    if located.num_rows == 0:
+        return []
+    points = located.select(["longitude", "latitude", "lsoa_code"]).group_by(
+        ["longitude", "latitude"]).aggregate([("lsoa_code", "count_distinct")])
+    if pc.max(points["lsoa_code_count_distinct"]).as_py() <= 1:
+        return []
+    # Rare: name the rows (a slow pass over this file only).
+    frame = table.select(["longitude", "latitude", "lsoa_code", "lsoa_name"]).to_pandas()
+    frame["row"] = np.arange(2, len(frame) + 2)
+    frame = frame[frame["lsoa_code"].astype(str) != ""]
+    first = frame.drop_duplicates(["longitude", "latitude", "lsoa_code"])
+    clash = first[first.duplicated(["longitude", "latitude"], keep="first")]
+    old = set(_lookup_2011_codes().to_pylist())
+    problems = []
+    for r in clash.head(5).itertuples():
+        other = first[(first["longitude"] == r.longitude) & (first["latitude"] == r.latitude)].iloc[0]
+        vintages = {c: "2011" if c in old else "2021" for c in (str(other.lsoa_code), str(r.lsoa_code))}
+        problems.append(Problem(str(path), int(r.row), "LSOA code", (
+            f"{r.lsoa_code} ({r.lsoa_name}, a {vintages[str(r.lsoa_code)]} LSOA code) is given "
+            f"for the map point {r.longitude}, {r.latitude}, which row {int(other.row)} puts in "
+            f"{other.lsoa_code} ({other.lsoa_name}, {vintages[str(other.lsoa_code)]}); expected "
+            "one LSOA vintage per month (this month mixes LSOA vintages: were rows from another "
+            "download pasted in?)")))
+    return problems
 
 
 def _duplicate_ids(ids: pa.ChunkedArray) -> int:

@@ -39,6 +39,12 @@ def test_bundled_parameters_load() -> None:
         (lambda d: d["data"].update(partner="../../etc"), r"data\.partner.*outside"),
         (lambda d: d["thresholds"].update(disclosure=0), r"thresholds\.disclosure"),
         (lambda d: d["area"].update(code="Maidstone"), r"area\.code"),
+        (lambda d: d.update(run_date="2025-11-30"), r"window\.end '2025-12' is after run_date"),
+        (lambda d: d["comparison"].update(current_end="2026-01"),
+         r"comparison\.current_end '2026-01' is after window\.end"),
+        (lambda d: d["comparison"].update(previous_end="2025-02"),
+         r"comparison\.previous_end '2025-02' is not before comparison\.current_start"),
+        (lambda d: d["comparison"].update(current_start="2025-05"), r"starts after it ends"),
     ],
 )
 def test_bad_parameters_name_the_key(tmp_path: Path, change, match: str) -> None:
@@ -65,3 +71,22 @@ def test_new_year_moves_dates_only(tmp_path: Path) -> None:
     assert nxt["themes"] == BASE["themes"] and nxt["data"] == BASE["data"]
     with pytest.raises(ParameterError, match="already exists"):
         new_year("parameters/2025.yaml", out)
+
+
+def test_non_utf8_parameters_name_the_line(tmp_path: Path) -> None:
+    p = tmp_path / "p.yaml"
+    p.write_bytes(yaml.safe_dump(BASE).encode("utf-8").replace(b"Maidstone", b"Maid\x81stone", 1))
+    with pytest.raises(ParameterError, match=r"byte 0x81 on line \d+"):
+        load_parameters(p)
+
+
+def test_files_inside_data_folders_cannot_link_outside(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from sa_lib.parameters import EXTRA_DATA_DIRS_ENV, check_inside_data_roots
+
+    monkeypatch.setenv(EXTRA_DATA_DIRS_ENV, str(tmp_path))
+    (tmp_path / "passwd.csv").symlink_to("/etc/passwd")
+    (tmp_path / "ok.csv").write_text("a\n1\n", encoding="utf-8")
+    assert check_inside_data_roots(tmp_path / "ok.csv", "data.partner").name == "ok.csv"
+    with pytest.raises(ParameterError, match=r"data\.partner: .*passwd\.csv points to /etc/passwd"):
+        check_inside_data_roots(tmp_path / "passwd.csv", "data.partner")
