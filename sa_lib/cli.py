@@ -2,12 +2,16 @@
 
 Every user error (:class:`sa_lib.errors.SAError`) is printed as one clear message on
 stderr with exit code 2, never as a Python traceback.  Unexpected errors exit 1.
+Ctrl-C and SIGTERM stop a run cleanly (kernels shut down, staging folder removed,
+the interruption recorded in the run journal) and exit 130 and 143, with one message.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -113,19 +117,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stop_on_sigterm(received: list[int]) -> object:
+    """Make SIGTERM raise ``KeyboardInterrupt("SIGTERM")`` in the main thread, as Ctrl-C does.
+
+    A run then stops the same way for both (see ``sa_lib.runner``); a second
+    SIGTERM while it cleans up is ignored.  Returns the handler it replaced.
+    """
+    def handler(signum: int, frame: object) -> None:
+        if received:
+            return
+        received.append(signum)
+        raise KeyboardInterrupt("SIGTERM")
+
+    return signal.signal(signal.SIGTERM, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sa`` command; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
+    received: list[int] = []
+    # Signal handlers can only be set from the main thread (main() may be called from others).
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = _stop_on_sigterm(received) if in_main else None
     try:
         return func(args)
     except SAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = received[0] if received else signal.SIGINT
+        name = "SIGTERM" if signum == signal.SIGTERM else "Ctrl-C (SIGINT)"
+        detail = str(exc) if str(exc) not in ("", "SIGTERM") else f"interrupted by {name}"
+        print(f"error: {detail}", file=sys.stderr)
+        return 128 + int(signum)  # the shell convention: 130 for Ctrl-C, 143 for SIGTERM
+    finally:
+        if in_main:
+            # None: the handler was not set from Python; the default is the closest.
+            signal.signal(signal.SIGTERM, previous if previous is not None  # type: ignore[arg-type]
+                          else signal.SIG_DFL)
 
 
 if __name__ == "__main__":

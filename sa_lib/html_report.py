@@ -4,6 +4,21 @@ nbconvert's lab template loads require.js and MathJax from a CDN; the
 ``sa_report`` template (``sa_lib/templates``) drops every script and writes each
 chart's alt text into its ``<img>``.  As a second guard, any remaining tag that
 would fetch from the internet is removed.
+
+The built line
+--------------
+Every page the runner writes (``report.html`` and one page per notebook) ends
+with exactly one line saying when it was built, on a line of its own just
+before ``</main>``::
+
+    <p class="sa-built">Built 2026-12-02 05:40 UTC</p>
+
+It is the only line that may differ between two runs on the same inputs: the
+rest of each page is a pure function of the executed notebooks, and nothing
+else in a build (tables, workbook, charts, notebooks, manifest) holds the time.
+:func:`without_built_line` removes it, which is how the tests compare two runs.
+The runner takes the time from ``SOURCE_DATE_EPOCH`` when that is set (the
+reproducible-builds convention), which makes two runs byte-identical.
 """
 
 from __future__ import annotations
@@ -11,12 +26,14 @@ from __future__ import annotations
 import copy
 import html
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
 from nbconvert import HTMLExporter
 
-__all__ = ["notebook_html", "combined_report", "strip_remote_resources"]
+__all__ = ["notebook_html", "combined_report", "strip_remote_resources", "built_line",
+           "without_built_line", "BUILT_LINE"]
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 _HEADING = re.compile(r"^(#{1,3})\s+(.+?)\s*#*\s*$", re.MULTILINE)
@@ -27,6 +44,8 @@ _REMOTE = re.compile(
     re.IGNORECASE,
 )
 _SKIP_TAGS = {"parameters", "injected-parameters", "remove-cell"}
+#: The one line of a page that says when it was built (see the module docstring).
+BUILT_LINE = re.compile(r'^<p class="sa-built">Built \d{4}-\d\d-\d\d \d\d:\d\d UTC</p>\n', re.MULTILINE)
 
 
 def _exporter() -> HTMLExporter:
@@ -49,6 +68,44 @@ def strip_remote_resources(page: str) -> str:
     return _REMOTE.sub("", page)
 
 
+def built_line(when: datetime) -> str:
+    """The documented "built" line for a page built at ``when`` (shown in UTC, to the minute).
+
+    Examples
+    --------
+    >>> from datetime import UTC, datetime
+    >>> built_line(datetime(2026, 12, 2, 5, 40, 31, tzinfo=UTC))
+    '<p class="sa-built">Built 2026-12-02 05:40 UTC</p>'
+    """
+    if when.tzinfo is None:
+        raise ValueError("built_line needs an aware datetime (e.g. datetime.now(UTC))")
+    return f'<p class="sa-built">Built {when.astimezone(UTC):%Y-%m-%d %H:%M} UTC</p>'
+
+
+def without_built_line(page: str) -> str:
+    """A page with its "built" line removed: what must be identical between two runs.
+
+    Examples
+    --------
+    >>> without_built_line('<main>\\n<p class="sa-built">Built 2026-12-02 05:40 UTC</p>\\n</main>')
+    '<main>\\n</main>'
+    """
+    return BUILT_LINE.sub("", page)
+
+
+def _with_built_line(page: str, built: datetime | None) -> str:
+    """Put the built line on its own line just before ``</main>`` (or ``</body>``)."""
+    if built is None:
+        return page
+    at = page.rfind("</main>")
+    if at < 0:
+        at = page.rfind("</body>")
+    if at < 0:
+        raise ValueError("the page has neither </main> nor </body>: nowhere to put the built line")
+    before = page[:at] if page[:at].endswith("\n") else page[:at] + "\n"
+    return f"{before}{built_line(built)}\n{page[at:]}"
+
+
 def _clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Drop parameter cells and papermill's volatile metadata, so the HTML is stable."""
     nb = copy.deepcopy(nb)
@@ -62,12 +119,27 @@ def _clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
-def notebook_html(path: Path, title: str | None = None) -> str:
-    """One executed notebook as a self-contained HTML page with the code hidden."""
+def notebook_html(path: Path, title: str | None = None, built: datetime | None = None) -> str:
+    """One executed notebook as a self-contained HTML page with the code hidden.
+
+    Parameters
+    ----------
+    path : Path
+        An executed notebook.
+    title : str, optional
+        The page title (default: the notebook's first heading).
+    built : datetime, optional
+        When the report was built: adds the documented built line (module
+        docstring).  Without it the page is a pure function of the notebook.
+
+    Examples
+    --------
+    >>> page = notebook_html(executed_notebook)  # doctest: +SKIP
+    """
     nb = _clean(nbformat.read(path, as_version=4))
     nb.metadata["title"] = title or _first_heading(nb) or path.stem
     body, _ = _exporter().from_notebook_node(nb)
-    return strip_remote_resources(body)
+    return _with_built_line(strip_remote_resources(body), built)
 
 
 def _first_heading(nb: nbformat.NotebookNode) -> str | None:
@@ -86,11 +158,17 @@ def _markdown_texts(cell: nbformat.NotebookNode) -> list[str]:
             if "text/markdown" in out.get("data", {})]
 
 
-def combined_report(paths: list[Path], title: str, audience: str) -> str:
+def combined_report(paths: list[Path], title: str, audience: str,
+                    built: datetime | None = None) -> str:
     """All executed notebooks as one stakeholder report with a linked table of contents.
 
     Every level-1 to level-3 heading (in markdown cells and in generated markdown
     output) gets an explicit anchor ``sec-N``; the contents list links to them.
+    ``built`` adds the documented built line (module docstring).
+
+    Examples
+    --------
+    >>> page = combined_report(executed, "Strategic Assessment 2025", "public")  # doctest: +SKIP
     """
     merged = nbformat.v4.new_notebook()
     merged.metadata = nbformat.read(paths[0], as_version=4).metadata if paths else {}
@@ -131,4 +209,4 @@ def combined_report(paths: list[Path], title: str, audience: str) -> str:
     merged.cells.insert(0, head)
     merged.metadata["title"] = title
     body, _ = _exporter().from_notebook_node(_clean(merged))
-    return strip_remote_resources(body)
+    return _with_built_line(strip_remote_resources(body), built)
