@@ -68,7 +68,8 @@ class _CrimeChapter:
         out = out.sort_values("category", key=lambda k: k.ne(TOTAL_CRIME), kind="stable") \
             .reset_index(drop=True)
         return redact_small_counts(out, self.publish.is_public,  # type: ignore[attr-defined]
-                                   self.params.thresholds.disclosure)
+                                   self.params.thresholds.disclosure,
+                                   sums=change_sums(out["category"]))
 
     def crime_change_table(self) -> pd.DataFrame:
         """The change table as published (rounded only for display)."""
@@ -87,6 +88,10 @@ class _CrimeChapter:
         })
         out.attrs["count_columns"] = [prev, cur]
         out.attrs["derived"] = {c: [prev, cur] for c in ("difference", "% change", "significance")}
+        # The total row adds up the rows below it: without this, a hidden small count
+        # could be worked out as the total minus the visible rows.
+        out.attrs["label_column"] = "crime type"
+        out.attrs["sums"] = change_sums(t["category"])
         return out
 
     def crime_change_text(self, n_movers: int = 3) -> Markdown:
@@ -197,12 +202,27 @@ class _CrimeChapter:
         t = self.crime_change()
         pop, year = self.area_population
         cur, prev = self.params.current_window.label, self.params.previous_window.label
+        rate_of = {f"{prev} per 1,000": prev, f"{cur} per 1,000": cur}
         out = pd.DataFrame({
             "crime type": t["category"],
             f"{prev} per 1,000": (1000 * t["previous"] / pop).round(2),
             f"{cur} per 1,000": (1000 * t["current"] / pop).round(2),
         })
+        if self.publish.is_public:  # type: ignore[attr-defined]
+            # A rate times the population (given in the note) is the count: hide the rate
+            # wherever the change table hides the count.
+            from sa_lib.disclosure import apply_suppression
+            from sa_lib.report import disclosure_mask
+
+            threshold = self.params.thresholds.disclosure
+            hidden = disclosure_mask(self.crime_change_table(), threshold)
+            mask = pd.DataFrame(False, index=out.index, columns=out.columns)
+            for rate, count in rate_of.items():
+                mask[rate] = hidden[count].to_numpy(dtype=bool)
+            out = apply_suppression(out, mask, f"<{threshold}")
         out.attrs["population"], out.attrs["population_year"] = pop, year
+        out.attrs["derived_from"] = {"table": "crime_change", "key": "crime type",
+                                     "columns": rate_of}
         return out
 
     def crime_rates_note(self) -> str:
@@ -256,31 +276,74 @@ class _CrimeChapter:
                             "ONS mid-year estimates (OGL v3.0)")
 
 
+def change_sums(categories: pd.Series) -> dict[str, list[str]]:
+    """The total rows of a change table and the rows each adds up, in table order.
+
+    "Total crime (excluding ASB)" adds up every crime type except ASB; a theme's
+    "<theme>: all types" row adds up the theme's types.
+
+    Examples
+    --------
+    >>> change_sums(pd.Series(["Total crime (excluding ASB)", "Anti-social behaviour",
+    ...                        "Burglary", "Robbery"]))
+    {'Total crime (excluding ASB)': ['Burglary', 'Robbery']}
+    >>> change_sums(pd.Series(["Drugs"]))
+    {}
+    """
+    cats = [str(c) for c in categories]
+    out = {}
+    for total in cats:
+        if total == TOTAL_CRIME:
+            out[total] = [c for c in cats if c not in (TOTAL_CRIME, ASB)]
+        elif total.endswith(": all types"):
+            out[total] = [c for c in cats if c != total]
+    return {k: v for k, v in out.items() if v}
+
+
 def redact_small_counts(change: pd.DataFrame, public: bool, threshold: int,
                         label: str = "category", counts: tuple[str, ...] = ("previous", "current"),
+                        sums: dict[str, list[str]] | None = None,
                         ) -> pd.DataFrame:
-    """In the public build, replace sentences that would quote a count from 1 to threshold - 1.
+    """In the public build, replace sentences that would quote a count the table hides.
 
     Tables get cell suppression from the publisher; prose is written from the same
-    numbers, so it is withheld here for the rows whose counts the table hides.
+    numbers, so it is withheld here for the rows whose counts the table hides: counts
+    from 1 to threshold - 1, and, when the table has total rows (``sums``, as in
+    :func:`change_sums`), the rows secondary suppression hides so that a small count
+    cannot be worked out from a total.  ``small_count`` marks every withheld row.
     """
     if not public or change.empty:
         return change
     vals = change[list(counts)].apply(pd.to_numeric, errors="coerce")
     small = ((vals > 0) & (vals < threshold)).any(axis=1)
-    if not small.any():
+    hidden = small
+    if sums:
+        from sa_lib.disclosure import suppression_mask
+
+        mask = suppression_mask(change[[label, *counts]].reset_index(drop=True), threshold,
+                                value_columns=list(counts), label_column=label, sums=sums)
+        hidden = pd.Series(mask[list(counts)].any(axis=1).to_numpy(), index=change.index)
+    if not hidden.any():
         return change
     out = change.copy()
-    out["small_count"] = small
+    out["small_count"] = hidden
     out.loc[small, "sentence"] = [
         f"{c}: fewer than {threshold} in a window, so the figures are withheld in the public "
         "report." for c in out.loc[small, label]]
+    protect = hidden & ~small
+    out.loc[protect, "sentence"] = [
+        f"{c}: withheld in the public report, because with the other figures it would reveal "
+        f"a count below {threshold}." for c in out.loc[protect, label]]
     return out
 
 
 def with_significance(row: pd.Series) -> str:
-    """A change-table row's sentence followed by its significance, when it was tested."""
-    if row["significance"] == NOT_COMPARED:
+    """A change-table row's sentence followed by its significance, when it was tested.
+
+    Not after a sentence withheld in the public build: the table hides the
+    significance with the counts.
+    """
+    if row["significance"] == NOT_COMPARED or bool(row.get("small_count", False)):
         return str(row["sentence"])
     return f"{row['sentence']} The change is {row['significance']}."
 

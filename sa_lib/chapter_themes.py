@@ -224,10 +224,11 @@ class _ThemeChapter:
         order = {k: i for i, k in enumerate([f"{t.name}: all types", *t.crime_types])}
         out = out.sort_values("category", key=lambda s: s.map(order), kind="stable") \
             .reset_index(drop=True)
-        from sa_lib.chapter_crime import redact_small_counts
+        from sa_lib.chapter_crime import change_sums, redact_small_counts
 
         return redact_small_counts(out, self.publish.is_public,  # type: ignore[attr-defined]
-                                   self.params.thresholds.disclosure)
+                                   self.params.thresholds.disclosure,
+                                   sums=change_sums(out["category"]))
 
     def theme_crime_tables(self, name: str) -> list[TableSpec]:
         """The theme's police.uk change table (none if the theme has no crime types)."""

@@ -30,6 +30,12 @@ be the sums of their cells, which is the cautious assumption.
    cell in its column, and so on, until no line has exactly one suppressed
    entry.  The total row and total column are lines too (their entries are
    the column totals and row totals, with the grand total as their total).
+   Rows declared as sums of other rows (``sums=``, e.g. a "Total crime
+   (excluding ASB)" row that leaves one category out) are lines too, one per
+   count column: the sum and its parts.  In these lines the sum itself is
+   hidden first (its parts are often shown in other tables, where a hidden
+   part would be visible), then the smallest visible part if the sum was the
+   lone hidden entry.
    This is the usual "at least two per line" rule: it stops exact recovery by
    subtraction within a line; it does not defend against every combination
    of several lines (e.g. linear programming bounds), which needs
@@ -62,6 +68,9 @@ __all__ = [
     "apply_suppression",
     "change_table_derived",
     "check_disclosure",
+    "find_sum_columns",
+    "find_sum_rows",
+    "recoverable_cells",
     "render_table",
     "safe_percentage",
     "suppress",
@@ -82,6 +91,8 @@ CHANGE_TABLE_DERIVED_COLUMNS: tuple[str, ...] = (
 )
 
 Derived = Mapping[str, str | Sequence[str]]
+#: ``{label of a row that is a sum: [labels of the rows it adds up]}``.
+RowSums = Mapping[Hashable, Sequence[Hashable]]
 
 
 @dataclass(frozen=True)
@@ -93,6 +104,7 @@ class _Layout:
     total_row: int | None  # position of the row of column totals
     derived: dict[str, tuple[str, ...]]
     labels: list[str]  # how each row is named in messages
+    row_sums: tuple[tuple[int, tuple[int, ...]], ...] = ()  # (sum row, its part rows)
 
     @property
     def count_columns(self) -> list[str]:
@@ -140,6 +152,7 @@ def _layout(
     label_column: str | None,
     derived: Derived | None,
     symbol: str | None,
+    sums: RowSums | None = None,
 ) -> _Layout:
     """Validate the table's shape options; ``symbol`` set means suppressed cells may appear."""
     if not isinstance(table, pd.DataFrame):
@@ -216,7 +229,36 @@ def _layout(
                 "exactly one row (use label_column if the labels are in a column)"
             )
         total_row = int(hits[0])
-    return _Layout(values, row_total, total_row, derived_map, labels)
+    return _Layout(values, row_total, total_row, derived_map, labels,
+                   _resolve_sums(sums, labels, label_column))
+
+
+def _resolve_sums(
+    sums: RowSums | None, labels: list[str], label_column: str | None
+) -> tuple[tuple[int, tuple[int, ...]], ...]:
+    """Row positions of each ``{sum row: [part rows]}`` entry; every label must name one row."""
+    if sums is None:
+        return ()
+    if not isinstance(sums, Mapping):
+        raise OptionError("sums must map each sum row's label to the labels of its parts")
+    place = f"column {label_column!r}" if label_column is not None else "the index"
+
+    def where(label: object) -> int:
+        hits = [i for i, v in enumerate(labels) if v == str(label)]
+        if len(hits) != 1:
+            found = "not found" if not hits else f"found {len(hits)} times"
+            raise OptionError(f"sums: row {label!r} {found} in {place}; it must name exactly "
+                              "one row")
+        return hits[0]
+
+    out = []
+    for total, parts in sums.items():
+        t = where(total)
+        idx = tuple(where(p) for p in ([parts] if isinstance(parts, str) else parts))
+        if not idx or t in idx:
+            raise OptionError(f"sums: row {total!r} needs at least one part other than itself")
+        out.append((t, idx))
+    return tuple(out)
 
 
 def _numeric_counts(table: pd.DataFrame, layout: _Layout) -> np.ndarray:
@@ -258,6 +300,8 @@ def _complement(a: np.ndarray, s: np.ndarray, layout: _Layout) -> np.ndarray:
     tcol = len(layout.value_columns)  # position of the total column, when there is one
     trow = layout.total_row
     stuck: set[tuple[str, int]] = set()  # lines with nothing left to hide
+    # Lines: rows (with a total column), columns (with a total row), then each column of
+    # each declared sum row; partial sums (a total that leaves a category out) need these.
     while True:
         line = None
         if layout.row_total is not None:
@@ -272,8 +316,23 @@ def _complement(a: np.ndarray, s: np.ndarray, layout: _Layout) -> np.ndarray:
                 rows = np.array([k for k in range(n_rows) if k != trow], dtype=int)
                 line = (("col", j), rows, np.full(rows.size, j), (trow, j))
         if line is None:
+            for k, (t, parts) in enumerate(layout.row_sums):
+                rows = np.array(parts, dtype=int)
+                lone = [j for j in range(a.shape[1])
+                        if s[rows, j].sum() + s[t, j] == 1 and (f"sum{k}", j) not in stuck]
+                if lone:
+                    j = lone[0]
+                    line = ((f"sum{k}", j), rows, np.full(rows.size, j), (t, j))
+                    break
+        if line is None:
             return s
         name, rows_at, cols_at, total = line
+        if isinstance(name[0], str) and name[0].startswith("sum") and not s[total]:
+            # A sum row's parts usually appear in other tables too (a theme's crime types
+            # are in the main change table), where a complementary cell would be shown
+            # and give the small one back; the sum row is this table's own, so hide it.
+            s[total] = True
+            continue
         if not _hide_one(a, s, rows_at, cols_at, total):
             stuck.add(name)
 
@@ -324,6 +383,7 @@ def suppression_mask(
     label_column: str | None = None,
     derived: Derived | None = None,
     suppress_zero: bool = False,
+    sums: RowSums | None = None,
 ) -> pd.DataFrame:
     """Which cells of a wide count table must be hidden before publication.
 
@@ -358,6 +418,12 @@ def suppression_mask(
         suppressed when any of its sources is suppressed in the same row.
     suppress_zero : bool, default False
         Also suppress zero counts.
+    sums : mapping of row label to list of row labels, optional
+        Rows that are sums of other rows, e.g. ``{"Total crime (excluding ASB)":
+        [every crime type]}`` or a theme's "all types" row.  Unlike
+        ``column_total_row`` the parts need not be every other row.  Each
+        column of each sum is a line for secondary suppression, so a hidden
+        part can never be recovered as the sum minus the visible parts.
 
     Returns
     -------
@@ -382,10 +448,12 @@ def suppression_mask(
     Total  False  False  False
     """
     _check_options(threshold, "x", secondary=secondary, suppress_zero=suppress_zero)
-    layout = _layout(table, value_columns, row_total, column_total_row, label_column, derived, None)
+    layout = _layout(table, value_columns, row_total, column_total_row, label_column, derived, None,
+                     sums)
     a = _numeric_counts(table, layout)
     s = _primary(a, int(threshold), suppress_zero)
-    if secondary and (layout.row_total is not None or layout.total_row is not None):
+    if secondary and (layout.row_total is not None or layout.total_row is not None
+                      or layout.row_sums):
         s = _complement(a, s, layout)
     mask = pd.DataFrame(False, index=table.index, columns=table.columns)
     for j, col in enumerate(layout.count_columns):
@@ -455,6 +523,7 @@ def suppress(
     label_column: str | None = None,
     derived: Derived | None = None,
     suppress_zero: bool = False,
+    sums: RowSums | None = None,
 ) -> pd.DataFrame:
     """Suppress small counts (and what would reveal them) in a wide table.
 
@@ -467,7 +536,7 @@ def suppress(
     symbol : str, optional
         Text shown for a suppressed cell; default ``f"<{threshold}"`` (``"<5"``).
         The same symbol is used for primary, complementary and derived cells.
-    label_column, derived, suppress_zero
+    label_column, derived, suppress_zero, sums
         As for :func:`suppression_mask`.
 
     Returns
@@ -495,7 +564,7 @@ def suppress(
     symbol = _check_options(threshold, symbol)
     mask = suppression_mask(
         table, threshold, value_columns, row_total, column_total_row, secondary,
-        label_column=label_column, derived=derived, suppress_zero=suppress_zero,
+        label_column=label_column, derived=derived, suppress_zero=suppress_zero, sums=sums,
     )
     return apply_suppression(table, mask, symbol)
 
@@ -513,6 +582,7 @@ def render_table(
     secondary: bool = True,
     symbol: str | None = None,
     suppress_zero: bool = False,
+    sums: RowSums | None = None,
 ) -> pd.DataFrame:
     """The table as it may be shown to ``audience``.
 
@@ -524,7 +594,7 @@ def render_table(
         ``"official"``: the numbers unchanged (a copy).  ``"public"``: the
         output of :func:`suppress`.  Options are validated for both, so a
         mistake is caught before the public build.
-    threshold, value_columns, row_total, column_total_row, label_column, derived, secondary, symbol, suppress_zero
+    threshold, value_columns, row_total, column_total_row, label_column, derived, secondary, symbol, suppress_zero, sums
         As for :func:`suppress`.
 
     Returns
@@ -552,6 +622,7 @@ def render_table(
         raise OptionError(f"audience must be one of {AUDIENCES}, got {audience!r}")
     options = {
         "label_column": label_column, "derived": derived, "suppress_zero": suppress_zero,
+        "sums": sums,
     }
     if audience == "public":
         return suppress(
@@ -559,7 +630,8 @@ def render_table(
             **options,  # type: ignore[arg-type]
         )
     _check_options(threshold, symbol, secondary=secondary, suppress_zero=suppress_zero)
-    layout = _layout(table, value_columns, row_total, column_total_row, label_column, derived, None)
+    layout = _layout(table, value_columns, row_total, column_total_row, label_column, derived, None,
+                     sums)
     _numeric_counts(table, layout)
     return table.copy()
 
@@ -680,6 +752,7 @@ def check_disclosure(
     derived: Derived | None = None,
     symbol: str | None = None,
     suppress_zero: bool = False,
+    sums: RowSums | None = None,
 ) -> list[str]:
     """List every way a (public) table could disclose a small count.
 
@@ -690,13 +763,15 @@ def check_disclosure(
     * a row with a total column, or a column with a total row, in which
       exactly one entry (cell or total) is suppressed, so it can be recovered
       by subtraction or addition (a missing cell is taken as visible);
-    * a visible derived value in a row where one of its sources is suppressed.
+    * a visible derived value in a row where one of its sources is suppressed;
+    * a column of a ``sums`` row in which exactly one of the sum and its parts
+      is suppressed.
 
     Parameters
     ----------
     table : DataFrame
         A raw or rendered table (numbers and ``symbol`` strings).
-    threshold, value_columns, row_total, column_total_row, label_column, derived, suppress_zero
+    threshold, value_columns, row_total, column_total_row, label_column, derived, suppress_zero, sums
         As for :func:`suppression_mask`.  With ``value_columns`` omitted, the
         count columns are those holding only numbers and ``symbol``.
     symbol : str, optional
@@ -724,7 +799,8 @@ def check_disclosure(
     []
     """
     symbol = _check_options(threshold, symbol, suppress_zero=suppress_zero)
-    layout = _layout(table, value_columns, row_total, column_total_row, label_column, derived, symbol)
+    layout = _layout(table, value_columns, row_total, column_total_row, label_column, derived, symbol,
+                     sums)
     cols = layout.count_columns
     raw = table[cols].to_numpy(dtype=object)
     s = np.vectorize(lambda v: isinstance(v, str) and v == symbol, otypes=[bool])(raw)
@@ -762,6 +838,14 @@ def check_disclosure(
                 f"recovered from the rest of the column and its total row "
                 f"{layout.labels[layout.total_row]!r}"
             )
+    for t, parts in layout.row_sums:
+        rows = list(parts)
+        for j in np.flatnonzero(s[rows].sum(axis=0) + s[t] == 1):
+            problems.append(
+                f"column {cols[j]!r}: only one of row {layout.labels[t]!r} and the rows it adds "
+                f"up ({[layout.labels[i] for i in rows]}) is suppressed, so it can be recovered "
+                "by subtraction"
+            )
     hidden = pd.DataFrame(False, index=range(len(table)), columns=table.columns)
     for j, col in enumerate(cols):
         hidden[col] = s[:, j]
@@ -777,4 +861,200 @@ def check_disclosure(
                 f"row {layout.labels[i]!r}, column {target!r}: visible although it is derived "
                 f"from a suppressed value in {list(layout.derived[target])}"
             )
+    return problems
+
+
+# --------------------------------------------------------------------------- audit of published tables
+_MAX_SUBSET_ROWS = 24  # subset search beyond this many rows is left to declared sums
+
+
+def _subset_summing_to(parts: np.ndarray, target: np.ndarray) -> tuple[int, ...] | None:
+    """Positions of rows of ``parts`` (whole numbers >= 0) adding up to ``target``, if any.
+
+    A depth-first search over rows, pruned as soon as a partial sum exceeds the
+    target in any column (counts are never negative), so it stays fast on the
+    tables a report holds.
+    """
+    order = np.argsort(-parts.sum(axis=1), kind="stable")
+    rest = np.cumsum(parts[order][::-1], axis=0)[::-1]  # what the remaining rows can still add
+
+    def go(k: int, acc: np.ndarray, chosen: tuple[int, ...]) -> tuple[int, ...] | None:
+        if np.array_equal(acc, target):
+            return chosen
+        if k == len(order) or (acc + rest[k] < target).any():
+            return None
+        row = parts[order[k]]
+        if not (acc + row > target).any():
+            hit = go(k + 1, acc + row, (*chosen, int(order[k])))
+            if hit is not None:
+                return hit
+        return go(k + 1, acc, chosen)
+
+    return go(0, np.zeros_like(target), ())
+
+
+def find_sum_rows(
+    table: pd.DataFrame, value_columns: Sequence[str], label_column: str | None = None,
+) -> dict[str, list[str]]:
+    """Rows of a full (unsuppressed) count table that equal the sum of two or more others.
+
+    Whatever the labels say: a reader who notices that a row adds up the rows
+    below it can subtract, so every such row is a total for disclosure
+    purposes.  Rows of zeros are never counted as parts.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The full table (e.g. the official build's), counts as whole numbers.
+    value_columns : list of str
+        The count columns compared.
+    label_column : str, optional
+        Column naming the rows (default: the index).
+
+    Returns
+    -------
+    dict
+        ``{sum row label: [part row labels]}``, one decomposition per sum row.
+
+    Raises
+    ------
+    OptionError
+        If a column is missing or holds something other than whole numbers >= 0.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"type": ["All", "A", "B", "C"], "n": [30, 10, 20, 7],
+    ...                   "m": [9, 4, 5, 1]})
+    >>> find_sum_rows(t, ["n", "m"], "type")
+    {'All': ['A', 'B']}
+    """
+    layout = _layout(table, value_columns, None, None, label_column, None, None)
+    a = _numeric_counts(table, layout)
+    out: dict[str, list[str]] = {}
+    for t in range(a.shape[0]):
+        target = a[t]
+        cols = ~np.isnan(target)
+        if not cols.any() or not (target[cols] > 0).any():
+            continue
+        others = [i for i in range(a.shape[0]) if i != t and not np.isnan(a[i, cols]).any()
+                  and (a[i, cols] > 0).any()]
+        if len(others) < 2 or len(others) > _MAX_SUBSET_ROWS:
+            continue
+        hit = _subset_summing_to(a[np.ix_(others, np.flatnonzero(cols))], target[cols])
+        if hit is not None and len(hit) >= 2:
+            out[layout.labels[t]] = [layout.labels[others[k]] for k in sorted(hit)]
+    return out
+
+
+def find_sum_columns(table: pd.DataFrame, value_columns: Sequence[str]) -> dict[str, list[str]]:
+    """Count columns that equal, in every row, the sum of two or more other count columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"a": [1, 2], "b": [3, 4], "total": [4, 6]})
+    >>> find_sum_columns(t, ["a", "b", "total"])
+    {'total': ['a', 'b']}
+    """
+    layout = _layout(table, value_columns, None, None, None, None, None)
+    a = _numeric_counts(table, layout)
+    found = find_sum_rows(pd.DataFrame(a.T, index=layout.value_columns), list(range(a.shape[0])))
+    return found
+
+
+def recoverable_cells(
+    published: pd.DataFrame,
+    full: pd.DataFrame,
+    value_columns: Sequence[str],
+    *,
+    label_column: str | None = None,
+    symbol: str = "<5",
+    sums: RowSums | None = None,
+) -> list[str]:
+    """Suppressed cells of a published table that subtraction from its totals gives back.
+
+    The sums a reader can use are the declared ``sums`` plus every row and
+    column that :func:`find_sum_rows` / :func:`find_sum_columns` find in the
+    full table, whether or not it is labelled a total.  A suppressed cell is
+    recovered when it is the only unknown entry of such a line (the sum and
+    its parts in one column, or in one row); recovered cells count as known,
+    and the search repeats until nothing more comes out, so chains of
+    subtractions are followed too.
+
+    Parameters
+    ----------
+    published : DataFrame
+        The table as published: numbers and ``symbol`` (e.g. read from the
+        public build's CSV).
+    full : DataFrame
+        The same table unsuppressed (the official build's), same rows in the
+        same order.
+    value_columns : list of str
+        The count columns.
+    label_column : str, optional
+        Column naming the rows (default: the index).
+    symbol : str, default "<5"
+        The suppression marker.
+    sums : mapping, optional
+        Declared sum rows, as for :func:`suppression_mask`.
+
+    Returns
+    -------
+    list of str
+        One message per recoverable cell; empty when none is.
+
+    Raises
+    ------
+    OptionError
+        If the two tables do not have the same shape, or as :func:`find_sum_rows`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> full = pd.DataFrame({"type": ["All", "A", "B"], "n": [12, 3, 9]})
+    >>> leaky = pd.DataFrame({"type": ["All", "A", "B"], "n": [12, "<5", 9]})
+    >>> recoverable_cells(leaky, full, ["n"], label_column="type")
+    ["row 'A', column 'n': 3 = row 'All' minus the other rows it adds up"]
+    >>> recoverable_cells(suppress(full, value_columns=["n"], label_column="type",
+    ...                            sums={"All": ["A", "B"]}), full, ["n"], label_column="type")
+    []
+    """
+    if published.shape != full.shape or list(published.columns) != list(full.columns):
+        raise OptionError("published and full must have the same rows and columns")
+    layout = _layout(full, value_columns, None, None, label_column, None, None, sums)
+    a = _numeric_counts(full, layout)
+    cols = layout.value_columns
+    known = ~np.vectorize(lambda v: isinstance(v, str) and v == symbol, otypes=[bool])(
+        published[cols].to_numpy(dtype=object)).reshape(a.shape)
+    where = {lab: i for i, lab in enumerate(layout.labels)}
+    row_lines = {(t, tuple(p)) for t, p in layout.row_sums}
+    row_lines |= {(where[t], tuple(where[x] for x in p))
+                  for t, p in find_sum_rows(full, cols, label_column).items()}
+    col_lines = {(cols.index(t), tuple(cols.index(x) for x in p))
+                 for t, p in find_sum_columns(full, cols).items()}
+    problems: list[str] = []
+    changed = True
+    while changed:
+        changed = False
+        for t, parts in sorted(row_lines):
+            for j in range(len(cols)):
+                line = [t, *parts]
+                unknown = [i for i in line if not known[i, j]]
+                if len(unknown) == 1 and not np.isnan(a[unknown[0], j]):
+                    i = unknown[0]
+                    known[i, j], changed = True, True
+                    how = ("the sum of the rows it adds up" if i == t else
+                           f"row {layout.labels[t]!r} minus the other rows it adds up")
+                    problems.append(f"row {layout.labels[i]!r}, column {cols[j]!r}: "
+                                    f"{a[i, j]:g} = {how}")
+        for t, parts in sorted(col_lines):
+            for i in range(a.shape[0]):
+                unknown = [j for j in (t, *parts) if not known[i, j]]
+                if len(unknown) == 1 and not np.isnan(a[i, unknown[0]]):
+                    j = unknown[0]
+                    known[i, j], changed = True, True
+                    problems.append(f"row {layout.labels[i]!r}, column {cols[j]!r}: {a[i, j]:g} "
+                                    f"follows from column {cols[t]!r} being the sum of "
+                                    f"{[cols[k] for k in parts]}")
     return problems

@@ -9,6 +9,7 @@ the notebook should display.  Notebooks never write files themselves.
 from __future__ import annotations
 
 import html
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,8 @@ from IPython.display import HTML, Image, Markdown
 from sa_lib.charts import Chart
 from sa_lib.errors import OptionError
 
-__all__ = ["Publisher", "AUDIENCES", "markdown_escape", "table_html", "file_slug"]
+__all__ = ["Publisher", "AUDIENCES", "markdown_escape", "table_html", "file_slug",
+           "disclosure_mask", "table_metadata"]
 
 AUDIENCES = ("official", "public")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
@@ -45,9 +47,13 @@ def markdown_escape(text: object) -> str:
     --------
     >>> print(markdown_escape("<script>alert(1)</script> *bold*"))
     &lt;script&gt;alert\\(1\\)&lt;/script&gt; \\*bold\\*
+    >>> print(markdown_escape("see http://evil.example"))  # no autolink either
+    see http\\://evil.example
     """
     s = html.escape(str(text), quote=False)
-    return re.sub(r"([\\`*_{}\[\]()#+!|~>])", r"\\\1", s)
+    s = re.sub(r"([\\`*_{}\[\]()#+!|~>])", r"\\\1", s)
+    # The renderer turns a bare "scheme://" into a link; an escaped colon shows as ":".
+    return re.sub(r"(?i)\b([a-z][a-z0-9+.-]*):(?=//)", r"\1\\:", s)
 
 
 def _cell(x: object, decimals: int = 1) -> str:
@@ -98,6 +104,59 @@ def table_html(df: pd.DataFrame) -> str:
             f'<tbody>{"".join(rows)}</tbody></table>')
 
 
+def _disclosure_options(
+    df: pd.DataFrame,
+    count_columns: list[str] | None = None,
+    derived: dict[str, list[str]] | None = None,
+    sums: dict[str, list[str]] | None = None,
+    label_column: str | None = None,
+) -> dict:
+    """Suppression options of a table: the arguments, else what its ``attrs`` declare."""
+    return {
+        "value_columns": count_columns or df.attrs.get("count_columns"),
+        "derived": derived or df.attrs.get("derived"),
+        "sums": sums or df.attrs.get("sums"),
+        "label_column": label_column or df.attrs.get("label_column"),
+    }
+
+
+def disclosure_mask(df: pd.DataFrame, threshold: int, **options: object) -> pd.DataFrame:
+    """Which cells of a sensitive table the public build hides (True = hidden).
+
+    The same rules as :meth:`Publisher.table` (its options, else ``df.attrs``),
+    so prose and dependent tables can withhold exactly what the table hides.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"type": ["All", "A", "B"], "n": [40, 3, 37]})
+    >>> t.attrs.update(count_columns=["n"], label_column="type", sums={"All": ["A", "B"]})
+    >>> disclosure_mask(t, 5)["n"].tolist()  # the total too, or All - B gives A
+    [True, True, False]
+    """
+    from sa_lib.disclosure import suppression_mask
+
+    return suppression_mask(df.reset_index(drop=True), threshold,
+                            **_disclosure_options(df, **options))  # type: ignore[arg-type]
+
+
+def table_metadata(path: str | Path) -> dict:
+    """Read the ``tables/<name>.meta.json`` sidecar the publisher wrote for a table.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = Publisher(folder, "public").table(pd.DataFrame({"a": [1]}), "t", "A table")
+    >>> table_metadata(folder / "tables" / "t.csv")["sensitive"]
+    False
+    """
+    p = Path(path)
+    if p.suffix == ".csv":
+        p = p.with_suffix(".meta.json")
+    return json.loads(p.read_text(encoding="utf-8"))
+
+
 @dataclass
 class Publisher:
     """Writes a build's tables and charts and says what to display.
@@ -144,6 +203,9 @@ class Publisher:
         count_columns: list[str] | None = None,
         derived: dict[str, list[str]] | None = None,
         index: bool = False,
+        sums: dict[str, list[str]] | None = None,
+        label_column: str | None = None,
+        derived_from: dict | None = None,
     ) -> HTML:
         """Publish one table: write ``tables/<name>.csv`` and return it for display.
 
@@ -169,6 +231,23 @@ class Publisher:
             hidden where a source is hidden (default: ``df.attrs["derived"]``).
         index : bool
             Keep the index as a column.
+        sums : dict of row label -> part row labels
+            Rows that add up other rows (a total, a theme's "all types"), so
+            secondary suppression protects them (default: ``df.attrs["sums"]``).
+        label_column : str
+            The column naming the rows (default: ``df.attrs["label_column"]``).
+        derived_from : dict
+            For a table computed from another table's counts (e.g. rates):
+            ``{"table": name, "key": label column, "columns": {column: source
+            count column}}`` (default: ``df.attrs["derived_from"]``); recorded
+            in the metadata so a test can check both hide the same rows.
+
+        Every table also gets ``tables/<name>.meta.json`` (written even when a
+        confidential table is withheld): name, title, audience, sensitive,
+        confidential, published, count_columns, derived, sums, label_column,
+        derived_from, threshold and symbol, with sorted keys and no timestamp,
+        so each table of a build can be audited.  One file per table, because
+        notebooks publish into the same folder from separate kernels.
 
         Examples
         --------
@@ -180,7 +259,11 @@ class Publisher:
         """
         if not _NAME.match(name):
             raise OptionError(f"table name {name!r}: use lower case letters, digits and _")
-        if confidential and self.is_public:
+        options = _disclosure_options(df, count_columns, derived, sums, label_column)
+        withheld = confidential and self.is_public
+        self._write_metadata(name, title, sensitive, confidential, not withheld, options,
+                             derived_from or df.attrs.get("derived_from"))
+        if withheld:
             return HTML(f"<p class='sa-withheld'><strong>{html.escape(title)}</strong>: "
                         "partner-confidential, shown in the official report only.</p>")
         shown = df.reset_index() if index else df.reset_index(drop=True)
@@ -188,8 +271,7 @@ class Publisher:
             from sa_lib.disclosure import render_table
 
             shown = render_table(shown, audience="public", threshold=self.threshold,
-                                 value_columns=count_columns or df.attrs.get("count_columns"),
-                                 derived=derived or df.attrs.get("derived"))
+                                 **options)  # type: ignore[arg-type]
         if self.output_dir is not None:
             shown.to_csv(self.output_dir / "tables" / f"{name}.csv", index=False,
                          lineterminator="\n")
@@ -198,6 +280,26 @@ class Publisher:
         cap = f"<p class='sa-caption'><strong>{html.escape(title)}</strong></p>"
         foot = f"<p class='sa-note'>{html.escape(note)}</p>" if note else ""
         return HTML(cap + body + foot)
+
+    def _write_metadata(self, name: str, title: str, sensitive: bool, confidential: bool,
+                        published: bool, options: dict, derived_from: dict | None) -> None:
+        if self.output_dir is None:
+            return
+        derived = options["derived"] or {}
+        meta = {
+            "name": name, "title": title, "audience": self.audience,
+            "sensitive": bool(sensitive), "confidential": bool(confidential),
+            "published": published,
+            "count_columns": list(options["value_columns"] or []),
+            "derived": {str(k): ([v] if isinstance(v, str) else list(v))
+                        for k, v in derived.items()},
+            "sums": {str(k): [str(x) for x in v] for k, v in (options["sums"] or {}).items()},
+            "label_column": options["label_column"],
+            "derived_from": derived_from,
+            "threshold": self.threshold, "symbol": f"<{self.threshold}",
+        }
+        text = json.dumps(meta, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+        (self.output_dir / "tables" / f"{name}.meta.json").write_text(text, encoding="utf-8")
 
     def chart(self, chart: Chart, name: str) -> Image:
         """Publish one chart: write ``charts/<name>.png`` and return it with its alt text."""

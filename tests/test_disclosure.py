@@ -12,6 +12,9 @@ from sa_lib.disclosure import (
     apply_suppression,
     change_table_derived,
     check_disclosure,
+    find_sum_columns,
+    find_sum_rows,
+    recoverable_cells,
     render_table,
     safe_percentage,
     suppress,
@@ -353,3 +356,72 @@ def test_change_tables_never_leak(rows, with_total) -> None:
                "column_total_row": "All" if with_total else None}
     public = render_table(t, "public", **options)
     assert check_disclosure(public, **options) == []
+
+
+# --------------------------------------------------------------------------- sum rows and audits
+def _change_with_partial_total() -> pd.DataFrame:
+    # "Total" adds up A, B and C but not ASB (like "Total crime (excluding ASB)").
+    return pd.DataFrame({"type": ["Total", "ASB", "A", "B", "C"],
+                         "prev": [63, 40, 3, 20, 40], "cur": [70, 44, 30, 18, 22]})
+
+
+def test_sum_rows_get_secondary_suppression_total_first() -> None:
+    t = _change_with_partial_total()
+    sums = {"Total": ["A", "B", "C"]}
+    mask = suppression_mask(t, label_column="type", sums=sums)
+    # prev: A=3 is small, so the line (Total; A, B, C) hides its own total, not B=20
+    # (B is shown in other tables of a report, where hiding it here would not protect A).
+    assert mask["prev"].tolist() == [True, False, True, False, False]
+    assert not mask["cur"].any()
+    public = suppress(t, label_column="type", sums=sums)
+    assert check_disclosure(public, label_column="type", sums=sums) == []
+    assert recoverable_cells(public, t, ["prev", "cur"], label_column="type", sums=sums) == []
+
+
+def test_primary_only_with_a_partial_total_is_caught_both_ways() -> None:
+    t = _change_with_partial_total()
+    leaky = suppress(t, label_column="type", value_columns=["prev", "cur"])  # no sums declared
+    assert leaky.loc[2, "prev"] == "<5" and leaky.loc[0, "prev"] == 63
+    # Declared: check_disclosure names the line.  Undeclared: the audit finds the total
+    # from the full table (63 = 3 + 20 + 40, ASB left out) and recovers the 3.
+    assert check_disclosure(leaky, label_column="type", sums={"Total": ["A", "B", "C"]})
+    assert recoverable_cells(leaky, t, ["prev", "cur"], label_column="type") == [
+        "row 'A', column 'prev': 3 = row 'Total' minus the other rows it adds up"]
+
+
+def test_find_sum_rows_and_columns() -> None:
+    t = _change_with_partial_total()
+    assert find_sum_rows(t, ["prev", "cur"], "type") == {"Total": ["A", "B", "C"]}
+    assert find_sum_rows(t.iloc[1:], ["prev", "cur"], "type") == {}
+    wide = pd.DataFrame({"x": [3, 10], "y": [9, 12], "all": [12, 22]})
+    assert find_sum_columns(wide, ["x", "y", "all"]) == {"all": ["x", "y"]}
+
+
+def test_recoverable_cells_follows_chains_and_columns() -> None:
+    full = pd.DataFrame({"g": ["All", "P", "Q", "P1", "P2"], "n": [50, 30, 20, 3, 27],
+                         "m": [8, 6, 2, 4, 2], "n+m": [58, 36, 22, 7, 29]})
+    pub = full.astype(object).copy()
+    pub.loc[2, "n"] = "<5"   # Q.n = All - P
+    pub.loc[1, "n"] = "<5"   # P.n: two unknowns in (All; P, Q) ...
+    pub.loc[3, "n"] = "<5"   # ... but P = P1 + P2 with P1 hidden too; n+m = n + m gives P1.n
+    found = recoverable_cells(pub, full, ["n", "m", "n+m"], label_column="g")
+    assert any(f.startswith("row 'P1', column 'n': 3") for f in found)
+    assert any(f.startswith("row 'Q', column 'n': 20") for f in found)
+    safe = full.astype(object).copy()
+    safe.loc[[0, 1], "n"] = "<5"
+    safe.loc[[0, 1], "n+m"] = "<5"
+    safe.loc[[3, 4], "n"] = "<5"
+    safe.loc[[3, 4], "n+m"] = "<5"
+    safe.loc[2, "n"] = "<5"
+    safe.loc[2, "n+m"] = "<5"
+    assert recoverable_cells(safe, full, ["n", "m", "n+m"], label_column="g") == []
+
+
+def test_sums_option_is_validated() -> None:
+    t = _change_with_partial_total()
+    with pytest.raises(OptionError, match="'Nope' not found"):
+        suppression_mask(t, label_column="type", sums={"Total": ["A", "Nope"]})
+    with pytest.raises(OptionError, match="other than itself"):
+        suppression_mask(t, label_column="type", sums={"Total": ["Total"]})
+    with pytest.raises(OptionError, match="same rows and columns"):
+        recoverable_cells(t.iloc[1:], t, ["prev"], label_column="type")
