@@ -551,9 +551,13 @@ def test_public_prose_never_quotes_a_small_count(tmp_path: Path, police: pd.Data
     small = {t for t in prev.index if 0 < prev[t] < 30 or 0 < cur[t] < 30}
     assert "Bicycle theft" in small
     ch = pub.crime_change().set_index("category")
+    # With any type hidden, the total less the other types would give it back: withheld too.
+    withheld = small | {TOTAL}
     for t in prev.index:
         quoted = f"from {prev[t]:,} to {cur[t]:,}" in ch.loc[t, "sentence"]
-        assert quoted == (t not in small), t
+        assert quoted == (t not in withheld), t
+        assert bool(ch.loc[t, "small_count"]) == (t in withheld), t
+    assert "withheld in the public report" in ch.loc[TOTAL, "sentence"]
     text = pub.key_findings().data.replace("\\", "")
     for t in small:
         assert f"{t} ({prev[t]:,} → {cur[t]:,})" not in text, t
