@@ -22,8 +22,8 @@ with the same bytes, except the one documented "built" line of each HTML page
 XLSX zip gets fixed timestamps; ``manifest.json`` holds no timings (they are in
 the run journal); the executed notebooks lose papermill's and nbclient's start
 and end times and durations, and the random id of papermill's injected cell,
-and name the report's final folder instead of the staging folder they were
-executed in.  Built into two different outputs folders, the executed notebooks
+have their execution counts numbered from 1 (kernels are reused), and name the
+report's final folder instead of the staging folder they were executed in.  Built into two different outputs folders, the executed notebooks
 differ only in that folder's path (the ``output_dir`` parameter, in the
 injected cell and in papermill's metadata).
 
@@ -339,9 +339,11 @@ def _settle_notebook(path: Path, staging_dir: Path, final_dir: Path) -> None:
     """Make an executed notebook the same for the same inputs, and true after the swap.
 
     Drops papermill's and nbclient's times and durations (notebook and cells),
-    gives papermill's injected cell a fixed id instead of a random one, and
-    names ``final_dir``, where the tables and charts will be, instead of the
-    staging folder the notebook wrote them in.
+    gives papermill's injected cell a fixed id instead of a random one, numbers
+    the executed cells from 1 (a reused kernel counts on from the notebooks it
+    ran before, which depends on scheduling), and names ``final_dir``, where
+    the tables and charts will be, instead of the staging folder the notebook
+    wrote them in.
     """
     nb = nbformat.read(path, as_version=4)
     old, new = str(staging_dir), str(final_dir)
@@ -354,10 +356,17 @@ def _settle_notebook(path: Path, staging_dir: Path, final_dir: Path) -> None:
     for key, value in meta.get("parameters", {}).items():
         if isinstance(value, str):
             meta["parameters"][key] = value.replace(old, new)
+    executed = 0
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         for key in _VOLATILE:
             cell.metadata.get("papermill", {}).pop(key, None)
+        if cell.cell_type == "code" and cell.get("execution_count") is not None:
+            executed += 1
+            cell.execution_count = executed
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "execute_result":
+                    out["execution_count"] = executed
         if "injected-parameters" in cell.metadata.get("tags", []):
             cell["id"] = "injected-parameters"
             cell.source = cell.source.replace(old, new)

@@ -94,6 +94,10 @@ def test_executed_notebooks_are_identical_but_for_the_outputs_folder(
             f"{built.name}/{audience}"
         injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
         assert len(injected) == 1 and injected[0].id == "injected-parameters"
+        # Counted from 1 whichever reused kernel ran the notebook, and after what.
+        counts = [c.execution_count for c in nb.cells
+                  if c.cell_type == "code" and c.execution_count is not None]
+        assert counts and counts == list(range(1, len(counts) + 1)), f"{name}: counts {counts}"
 
 
 def test_timings_are_in_the_run_journal_not_the_manifest(built: Path) -> None:

@@ -147,8 +147,8 @@ FAULTS = {
 
 @pytest.mark.parametrize("point", list(FAULTS))
 def test_full_disk_keeps_previous_report_and_records_the_failure(
-        point: str, previous: Path, copied_execution: None, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture) -> None:
+        point: str, previous: Path, copied_execution: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     target, attr, make, step = FAULTS[point]
     area = previous.parent
     before = digest(previous)
@@ -166,7 +166,17 @@ def test_full_disk_keeps_previous_report_and_records_the_failure(
     assert "No space left on device" in record["error"] and step in record["error"]
     assert record["pid"] == os.getpid() and record["finished"]
 
-    # The command line: exit code 2 and one message, no traceback.
+
+# A write in a worker thread, and one in the main thread.
+@pytest.mark.parametrize("point", ["notebook page", "swap"])
+def test_full_disk_from_the_command_line(point: str, previous: Path, copied_execution: None,
+                                         monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture) -> None:
+    """Exit code 2 and one message naming the folder, no traceback."""
+    target, attr, make, _ = FAULTS[point]
+    area = previous.parent
+    before = digest(previous)
+    monkeypatch.setattr(target, attr, make())
     assert main(["run", PARAMETERS, "--workers", "2", "--no-progress"]) == 2
     err_text = capsys.readouterr().err
     assert err_text.count("error:") == 1 and "Traceback" not in err_text
