@@ -284,9 +284,11 @@ class _ThemeChapter:
         out = []
         if t.crime_types:
             label = "all types" if len(t.crime_types) > 1 else t.crime_types[0]
+            # "Anti-social behaviour (Anti-social behaviour)" says nothing twice
+            what = t.name if label == t.name else f"{t.name} ({label})"
             out.append((f"theme_{_slug(name)}_spc", spc_chart(
                 self._theme_spc(name),
-                f"{t.name} ({label}), {self.params.area.name}, {self.params.review_window.label}",
+                f"{what}, {self.params.area.name}, {self.params.review_window.label}",
                 "Records per month", caption="Source: data.police.uk (OGL v3.0)")))
         return out + self.theme_partner_charts(name)
 

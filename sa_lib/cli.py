@@ -9,6 +9,7 @@ the interruption recorded in the run journal) and exit 130 and 143, with one mes
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -159,5 +160,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                           else signal.SIG_DFL)
 
 
+def entry() -> None:
+    """The ``sa`` console script: :func:`main`, then exit with its code.
+
+    After Ctrl-C or SIGTERM a notebook thread may still be waiting on a kernel that
+    was shut down; the exit does not wait for it (the run has already recorded the
+    interruption and removed its staging folder).
+    """
+    code = main()
+    if code >= 128 and any(t.is_alive() and not t.daemon for t in threading.enumerate()
+                           if t is not threading.main_thread()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    raise SystemExit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

@@ -143,7 +143,7 @@ def explore_records(
         sources += [Path(p) if Path(p).is_absolute() else PROJECT_ROOT / p for p in extra]
     files: dict[Path, None] = {}
     for source in sources:  # in order, so the parameters file's data come first on ties
-        for f in find_street_files(source):
+        for f in find_street_files(source, allow_repeats=True):  # overlaps resolved below
             files.setdefault(f.resolve(), None)
     frames, reports = [], []
     for f in files:

@@ -158,6 +158,25 @@ def _markdown_texts(cell: nbformat.NotebookNode) -> list[str]:
             if "text/markdown" in out.get("data", {})]
 
 
+def _toc_text(heading: str) -> str:
+    """A Markdown heading as contents-list text: its backslash escapes and entities undone
+    (they were put there by ``markdown_escape``), then escaped once for HTML."""
+    return html.escape(html.unescape(re.sub(r"\\(.)", r"\1", heading)), quote=False)
+
+
+def _toc_depths(toc: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
+    """Contents entries indented at most one step deeper than the entry before them
+    (a chapter whose sections are ``###`` headings is not indented twice)."""
+    out: list[tuple[int, str, str]] = []
+    open_levels: list[int] = []  # heading levels of the entries this one sits under
+    for level, text, aid in toc:
+        while open_levels and open_levels[-1] >= level:
+            open_levels.pop()
+        open_levels.append(level)
+        out.append((len(open_levels), text, aid))
+    return out
+
+
 def combined_report(paths: list[Path], title: str, audience: str,
                     built: datetime | None = None) -> str:
     """All executed notebooks as one stakeholder report with a linked table of contents.
@@ -198,8 +217,8 @@ def combined_report(paths: list[Path], title: str, audience: str,
                         out["data"]["text/markdown"] = anchor(out["data"]["text/markdown"])
             merged.cells.append(cell)
     items = "\n".join(
-        f'<li style="margin-left:{(level - 1) * 1.2}rem"><a href="#{aid}">{html.escape(text)}</a></li>'
-        for level, text, aid in toc
+        f'<li style="margin-left:{(depth - 1) * 1.2}rem"><a href="#{aid}">{_toc_text(text)}</a></li>'
+        for depth, text, aid in _toc_depths(toc)
     )
     label = "OFFICIAL" if audience == "official" else "PUBLIC (disclosure control applied)"
     head = nbformat.v4.new_markdown_cell(

@@ -75,8 +75,24 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("SA_CACHE_DIR", PROJECT_ROOT / ".cache")) / "police_uk"
 
 
-def find_street_files(paths: str | Path | Iterable[str | Path]) -> list[Path]:
+def find_street_files(paths: str | Path | Iterable[str | Path],
+                      allow_repeats: bool = False) -> list[Path]:
     """Every street-level file in a folder tree, a single file, or a list of either.
+
+    Parameters
+    ----------
+    paths : path, or list of paths
+        Folders (searched recursively), files, or a list mixing both.
+    allow_repeats : bool, default False
+        Accept two files for the same month and force (for a caller that resolves the
+        overlap itself, as the explorer does); by default that is an error, because the
+        month's records would be counted twice.
+
+    Raises
+    ------
+    DataValidationError
+        A path is missing, a folder holds no street files, or (unless ``allow_repeats``) a
+        month and force has two files.
 
     Examples
     --------
@@ -109,7 +125,7 @@ def find_street_files(paths: str | Path | Iterable[str | Path]) -> list[Path]:
     seen: dict[str, Path] = {}
     for f in sorted(found, key=lambda f: (f.name, str(f))):
         key = f.name.removesuffix(".gz")
-        if key in seen and _FILE_PATTERN.match(f.name):
+        if key in seen and _FILE_PATTERN.match(f.name) and not allow_repeats:
             problems.append(Problem(str(f), None, None,
                                     f"is a second file for the month and force of {seen[key]}; "
                                     "expected one street file per month and force (remove one, "

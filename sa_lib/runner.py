@@ -85,6 +85,8 @@ T = TypeVar("T")
 AUDIENCES = ("official", "public")
 KERNEL = "python3"
 CELL_TIMEOUT = 600
+# How long a stopped run waits for its notebooks to notice their kernels are gone.
+STOP_WAIT = 15.0
 log = logging.getLogger(__name__)
 
 
@@ -559,6 +561,7 @@ def _execute_all(jobs: list[tuple[NotebookJob, Path, str, Path]], params_file: P
     failure: NotebookFailed | None = None
     kernels: KernelPool | None = None
     pool = ThreadPoolExecutor(max_workers=n_workers)
+    stopping = False
     try:
         jobs = sorted(jobs, key=lambda j: _job_order(j[0]))
         kernels = KernelPool(min(n_workers, len(jobs)))
@@ -580,16 +583,20 @@ def _execute_all(jobs: list[tuple[NotebookJob, Path, str, Path]], params_file: P
         # errors: expected while stopping, so kept off the one message the user gets.
         quiet = logging.getLogger("papermill")
         level, quiet.level = quiet.level, logging.CRITICAL
+        stopping = True
         try:
             pool.shutdown(wait=False, cancel_futures=True)
             if kernels is not None:
                 kernels.close()
-            pool.shutdown(wait=True)
+            # A notebook whose kernel was shut down mid-cell can leave nbclient waiting for
+            # output that never comes: wait a little, then stop without it (the caller
+            # exits the process; see sa_lib.cli.entry).
+            _join_workers(pool, seconds=STOP_WAIT)
         finally:
             quiet.setLevel(level)
         raise
     finally:
-        pool.shutdown(wait=True)
+        pool.shutdown(wait=not stopping)
         if kernels is not None:
             kernels.close()
         if bar is not None:
@@ -597,6 +604,14 @@ def _execute_all(jobs: list[tuple[NotebookJob, Path, str, Path]], params_file: P
     if failure is not None:
         raise failure
     return timings
+
+
+def _join_workers(pool: ThreadPoolExecutor, seconds: float) -> bool:
+    """Wait up to ``seconds`` for the pool's threads to end; True when they all have."""
+    deadline = time.monotonic() + seconds
+    for thread in list(getattr(pool, "_threads", ())):  # the executor keeps no public list
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    return not any(t.is_alive() for t in getattr(pool, "_threads", ()))
 
 
 def _keep_failed(executed: Path, folder: Path) -> None:

@@ -73,3 +73,21 @@ def test_cli_bad_parameters_exit_nonzero_without_traceback(tmp_path: Path,
     assert main(["run", str(p)]) == 2
     err = capsys.readouterr().err
     assert "windw: unknown key" in err and "Traceback" not in err
+
+
+def test_contents_list_shows_headings_as_written_and_indents_one_step(tmp_path: Path) -> None:
+    from sa_lib.html_report import combined_report
+    from sa_lib.report import markdown_escape
+
+    nb = nbformat.v4.new_notebook()
+    theme = markdown_escape("Road safety (KSI) <b>x</b> *y*")
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# 6. Key findings\n\n### {theme}\n\n### Themes"),
+                nbformat.v4.new_markdown_cell("# 7. Next\n\n## 7.1 Part")]
+    path = tmp_path / "06.ipynb"
+    nbformat.write(nb, path)
+    page = combined_report([path], "T", "public")
+    toc = page[page.index('class="sa-toc"'):page.index("</nav>")]
+    assert ">Road safety (KSI) &lt;b&gt;x&lt;/b&gt; *y*</a>" in toc  # no "\(" or "&amp;lt;"
+    assert "<b>x</b>" not in toc
+    depths = re.findall(r'margin-left:([\d.]+)rem"><a href="#sec-\d+">([^<]+)<', toc)
+    assert [d for d, _ in depths] == ["0.0", "1.2", "1.2", "0.0", "1.2"]
