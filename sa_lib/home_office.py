@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sa_lib.csv_text import csv_records, decode_csv_bytes
 from sa_lib.errors import DataValidationError, OptionError, Problem
 from sa_lib.geography import load_csp_lookup
 from sa_lib.paths import DATA_DIR
@@ -158,8 +159,6 @@ def _csv_records(path: Path, header_prefix: str = "") -> list[list[str]]:
     Raises DataValidationError for a missing, empty or undecodable file and for malformed
     CSV (unbalanced quotes), naming the row and column as a spreadsheet shows them.
     """
-    from sa_lib.partner import _decode, _records
-
     file = str(path)
     if not path.is_file():
         raise DataValidationError([Problem(file, None, None, "file not found")])
@@ -170,13 +169,13 @@ def _csv_records(path: Path, header_prefix: str = "") -> list[list[str]]:
         except (OSError, EOFError) as exc:
             raise DataValidationError([Problem(file, None, None,
                                                f"is not a readable gzip file: {exc}")]) from None
-    text, _, problems = _decode(raw, file, header_prefix)
+    text, _, problems = decode_csv_bytes(raw, file, header_prefix)
     if text is None:
         raise DataValidationError(problems)
     if not text.strip():
         raise DataValidationError([Problem(file, None, None, "file is empty; expected a header "
                                            "row and one row per record")])
-    records, problems = _records(text, file)
+    records, problems = csv_records(text, file)
     if problems:
         raise DataValidationError(problems)
     return records

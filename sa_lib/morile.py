@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from sa_lib.csv_text import csv_records, decode_csv_bytes
 from sa_lib.errors import MoRiLEError, OptionError, ParameterError, Problem
 from sa_lib.paths import PARAMETERS_DIR
 
@@ -694,16 +695,14 @@ def _read_sheet(path: Path) -> tuple[pd.DataFrame | None, list[Problem]]:
     Read with the partner loaders' rules (UTF-8 or Windows-1252, strict CSV), so an
     undecodable byte, unbalanced quotes or a truncated line name their row.
     """
-    from sa_lib.partner import _decode, _records
-
     name = path.name
-    text, _, problems = _decode(path.read_bytes(), name)
+    text, _, problems = decode_csv_bytes(path.read_bytes(), name)
     if text is None:
         return None, problems
     if not text.strip():
         return None, [Problem(name, None, None, "file is empty; expected a header row (theme, "
                               "field, value, rationale, scorer) and one row per theme and field")]
-    records, problems = _records(text, name)
+    records, problems = csv_records(text, name)
     if problems:
         return None, problems
     header = [str(c).strip().lower() for c in records[0]]

@@ -69,6 +69,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from sa_lib.csv_text import csv_records as _records
+from sa_lib.csv_text import decode_csv_bytes as _decode
 from sa_lib.errors import DataValidationError, OptionError, Problem
 from sa_lib.paths import DATA_DIR
 
@@ -490,60 +492,6 @@ def _schema(kind: str) -> PartnerSchema:
 
 def _snake(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
-
-
-def _decode(raw: bytes, file: str, header_prefix: str = "") -> tuple[str | None, str, list[Problem]]:
-    if raw.startswith(b"PK\x03\x04"):
-        return None, "", [Problem(file, None, None, "is an Excel workbook or zip file, not CSV; "
-                                  "in Excel use File > Save As > 'CSV UTF-8 (Comma delimited)'")]
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return None, "", [Problem(file, None, None, "is UTF-16 text ('Unicode Text'); save it as "
-                                  "'CSV UTF-8 (Comma delimited)' instead")]
-    try:
-        return raw.decode("utf-8-sig"), "utf-8", []
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("cp1252"), "cp1252", []
-    except UnicodeDecodeError as exc:
-        row, column = _byte_position(raw, exc.start, header_prefix)
-        return None, "", [Problem(file, row, column, f"byte 0x{raw[exc.start]:02x} is not text: "
-                                  "the file is neither UTF-8 nor Windows-1252; expected UTF-8 "
-                                  "text (in Excel: Save As 'CSV UTF-8 (Comma delimited)')")]
-
-
-def _byte_position(raw: bytes, pos: int, header_prefix: str = "") -> tuple[int, str]:
-    """(spreadsheet row, column name) of byte ``pos`` of CSV bytes; row 1 is the first line.
-
-    Only for messages: the text up to ``pos`` is decoded leniently and split as CSV, so
-    quoted line breaks count as one row, as a spreadsheet shows them.  The header is the
-    first row whose first cell starts with ``header_prefix`` (any row when it is empty).
-    """
-    before = raw[:pos].decode("utf-8", errors="replace")
-    records = list(csv.reader(io.StringIO(before + "\x00", newline="")))
-    row = len(records)
-    every = csv.reader(io.StringIO(raw.decode("utf-8", errors="replace"), newline=""))
-    header = next((r for r in every if r and r[0].strip().startswith(header_prefix)), [])
-    j = len(records[-1]) - 1 if records else 0
-    name = header[j].strip() if j < len(header) and header[j].strip() else f"column {j + 1}"
-    return row, " ".join(name.split())
-
-
-def _records(text: str, file: str) -> tuple[list[list[str]], list[Problem]]:
-    """Split CSV text into records; stop at the first structural error, naming its row."""
-    records: list[list[str]] = []
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        for rec in reader:
-            records.append(rec)
-    except csv.Error as exc:
-        row = len(records) + 1
-        why = str(exc)
-        if "unexpected end of data" in why or "EOF" in why:
-            why = ("a quoted field is never closed (unbalanced quotes); everything from here to "
-                   "the end of the file would be one cell")
-        return records, [Problem(file, row, None, f"malformed CSV: {why}")]
-    return records, []
 
 
 # --------------------------------------------------------------------------- parsing columns

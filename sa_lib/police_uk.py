@@ -41,6 +41,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from sa_lib.csv_text import byte_position
 from sa_lib.errors import DataValidationError, OptionError, Problem
 from sa_lib.geography import Area, load_lsoa_lookup, resolve_area
 from sa_lib.paths import PROJECT_ROOT
@@ -240,9 +241,7 @@ def _locate_csv_problem(path: Path, raw: bytes, header: list[str]) -> Problem | 
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        from sa_lib.partner import _byte_position
-
-        row, column = _byte_position(raw, exc.start)
+        row, column = byte_position(raw, exc.start)
         return Problem(str(path), row, column, f"byte 0x{raw[exc.start]:02x} is not UTF-8 "
                        "text; expected a UTF-8 file as data.police.uk publishes it")
     numbers = [j for j, c in enumerate(header) if c in ("Longitude", "Latitude")]
