@@ -446,6 +446,17 @@ def _digest_memo(cache_dir: Path, path: Path) -> Path | None:
     return cache_dir / "digests" / hashlib.sha256(sig.encode()).hexdigest()[:40]
 
 
+def _remembered_digest(memo: Path | None) -> str | None:
+    """The SHA-256 kept at ``memo`` (see :func:`_digest_memo`), or None when there is none."""
+    if memo is None:
+        return None
+    try:
+        text = memo.read_text().strip()
+    except OSError:
+        return None
+    return text if re.fullmatch(r"[0-9a-f]{64}", text) else None
+
+
 def _atomic_write(target: Path, write: Callable[[Path], None]) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     # Unique per process and thread: areas of a batch may write the same file at once.
@@ -475,13 +486,7 @@ def _load_file(path: Path, cache_dir: Path | None, columns: list[str] | None,
             table = table.replace_schema_metadata({b"sa_file_months": json.dumps(months).encode()})
         return (table.select(columns) if columns else table), digest
     memo = _digest_memo(cache_dir, path)
-    digest, data = None, None
-    if memo is not None:
-        try:
-            text = memo.read_text().strip()
-            digest = text if re.fullmatch(r"[0-9a-f]{64}", text) else None
-        except OSError:
-            pass
+    digest, data = _remembered_digest(memo), None
     if digest is None:
         data = _file_bytes(path)
         digest = _sha256(data)
@@ -715,12 +720,8 @@ def _result_key(cache_dir: Path, files: list[Path], sel: Area | None,
     """
     digests = []
     for f in files:
-        memo = _digest_memo(cache_dir, f)
-        try:
-            digest = memo.read_text().strip() if memo is not None else ""
-        except OSError:
-            return None
-        if not re.fullmatch(r"[0-9a-f]{64}", digest):
+        digest = _remembered_digest(_digest_memo(cache_dir, f))
+        if digest is None:
             return None
         digests.append([str(f.resolve()), digest])
     area = None if sel is None else [sel.name, sel.code, sorted(sel.lsoa_codes),
