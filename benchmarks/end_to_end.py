@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from _common import machine  # noqa: E402
 
-from sa_lib.geography import load_csp_lookup  # noqa: E402
+from sa_lib.data.geography import load_csp_lookup  # noqa: E402
 from sa_lib.paths import PARAMETERS_DIR  # noqa: E402
 
 SHARED_KENT = (ROOT / ".." / "shared" / "data" / "police_uk" / "kent").resolve()

@@ -115,7 +115,7 @@ def national_year(folder: Path, rows: int, seed: int = 2025) -> list[Path]:
     LSOA's force; about 1.3% of rows have no location (blank coordinates and LSOA, "No
     Location"); anti-social behaviour rows have no Crime ID and no outcome; Context is blank.
     """
-    from sa_lib.geography import load_lsoa_lookup
+    from sa_lib.data.geography import load_lsoa_lookup
 
     rng = np.random.default_rng(seed)
     lk = load_lsoa_lookup()
@@ -197,7 +197,7 @@ METHODS = {
 def measure(method: str, folder: str, cache: str) -> dict[str, float]:
     import pandas as pd
 
-    from sa_lib.police_uk import find_street_files, read_police_uk
+    from sa_lib.data.police_uk import find_street_files, read_police_uk
 
     files = find_street_files(folder)
     base_mb = peak_rss_mb()

@@ -27,7 +27,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine
 
-from sa_lib.spc import RUN_LENGTH, xmr
+from sa_lib.stats.spc import RUN_LENGTH, xmr
 
 CRIME_TYPES = 14
 MONTHS = 60

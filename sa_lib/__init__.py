@@ -10,49 +10,8 @@ One module per concept; everything a notebook needs is re-exported here, so
 
 from __future__ import annotations
 
-from sa_lib.assessment import Assessment, check_inputs, open_assessment
-from sa_lib.change import (
-    NOT_SIGNIFICANT,
-    SIGNIFICANT,
-    Change,
-    change_sentence,
-    change_significance,
-    change_table,
-    compare_windows,
-    format_count,
-    format_pct,
-    pct_change,
-)
-from sa_lib.chapter_themes import SYNTHETIC_LABEL, TableSpec, variation_phrase
-from sa_lib.charts import SPC_COLOURS, Chart, spc_chart
-from sa_lib.disclosure import (
-    CHANGE_TABLE_DERIVED_COLUMNS,
-    apply_suppression,
-    change_table_derived,
-    check_disclosure,
-    render_table,
-    safe_percentage,
-    suppress,
-    suppression_mask,
-)
-from sa_lib.errors import (
-    DataValidationError,
-    MoRiLEError,
-    OptionError,
-    ParameterError,
-    Problem,
-    SAError,
-)
-from sa_lib.explore import (
-    Explorer,
-    ExploreView,
-    explore_areas,
-    explore_records,
-    explore_view,
-    explorer,
-)
-from sa_lib.geography import Area, load_csp_lookup, load_lsoa_lookup, resolve_area
-from sa_lib.home_office import (
+from sa_lib.data.geography import Area, load_csp_lookup, load_lsoa_lookup, resolve_area
+from sa_lib.data.home_office import (
     TOTAL_RECORDED_CRIME,
     area_population,
     csp_rates,
@@ -60,28 +19,13 @@ from sa_lib.home_office import (
     read_csp_recorded_crime,
     read_population,
 )
-from sa_lib.measures import (
+from sa_lib.data.measures import (
     PARTNER_MEASURES,
     MeasureSpec,
     find_partner_files,
     load_partner_data,
-    measure_window_values,
-    monthly_measure,
-    partner_observations,
 )
-from sa_lib.morile import (
-    DEFAULT_MORILE_SCALES,
-    MoRiLEScale,
-    MoRiLEScales,
-    aggregate_morile,
-    load_morile_scales,
-    morile_matrix,
-    rank_stability,
-    read_morile_sheets,
-    score_morile,
-    validate_morile_scores,
-)
-from sa_lib.partner import (
+from sa_lib.data.partner import (
     PARTNER_KINDS,
     PartnerColumn,
     PartnerSchema,
@@ -89,6 +33,24 @@ from sa_lib.partner import (
     read_partner,
     validate_partner,
     write_templates,
+)
+from sa_lib.data.police_uk import (
+    CRIME_TYPES,
+    POLICE_UK_COLUMNS,
+    find_street_files,
+    load_report,
+    monthly_counts,
+    read_police_uk,
+)
+from sa_lib.data.quality import data_quality, implausible_months
+from sa_lib.data.synthetic import GENERATOR_VERSION, MORILE_THEMES, generate_partner_data
+from sa_lib.errors import (
+    DataValidationError,
+    MoRiLEError,
+    OptionError,
+    ParameterError,
+    Problem,
+    SAError,
 )
 from sa_lib.paths import DATA_DIR, OUTPUTS_DIR, PARAMETERS_DIR, PROJECT_ROOT
 from sa_lib.periods import (
@@ -102,15 +64,57 @@ from sa_lib.periods import (
     window_totals,
     year_to_date,
 )
-from sa_lib.police_uk import (
-    CRIME_TYPES,
-    POLICE_UK_COLUMNS,
-    find_street_files,
-    load_report,
-    monthly_counts,
-    read_police_uk,
+from sa_lib.report.assessment import Assessment, check_inputs, open_assessment
+from sa_lib.report.chapters.themes import SYNTHETIC_LABEL, TableSpec, variation_phrase
+from sa_lib.report.charts import SPC_COLOURS, Chart, spc_chart
+from sa_lib.report.explore import (
+    Explorer,
+    ExploreView,
+    explore_areas,
+    explore_records,
+    explore_view,
+    explorer,
 )
-from sa_lib.priorities import (
+from sa_lib.stats.change import (
+    NOT_SIGNIFICANT,
+    SIGNIFICANT,
+    Change,
+    change_sentence,
+    change_significance,
+    change_table,
+    compare_windows,
+    format_count,
+    format_pct,
+    pct_change,
+)
+from sa_lib.stats.disclosure import (
+    CHANGE_TABLE_DERIVED_COLUMNS,
+    apply_suppression,
+    change_table_derived,
+    check_disclosure,
+    render_table,
+    safe_percentage,
+    suppress,
+    suppression_mask,
+)
+from sa_lib.stats.morile import (
+    DEFAULT_MORILE_SCALES,
+    MoRiLEScale,
+    MoRiLEScales,
+    aggregate_morile,
+    load_morile_scales,
+    morile_matrix,
+    rank_stability,
+    read_morile_sheets,
+    score_morile,
+    validate_morile_scores,
+)
+from sa_lib.stats.observations import (
+    measure_window_values,
+    monthly_measure,
+    partner_observations,
+)
+from sa_lib.stats.priorities import (
     PRIORITY_FACTORS,
     RECOMMENDATIONS,
     priority_matrix,
@@ -118,9 +122,8 @@ from sa_lib.priorities import (
     trend_score,
     volume_score,
 )
-from sa_lib.quality import data_quality, implausible_months
-from sa_lib.repeat import flag_repeats, repeat_definition, repeat_victim_rate
-from sa_lib.review import (
+from sa_lib.stats.repeat import flag_repeats, repeat_definition, repeat_victim_rate
+from sa_lib.stats.review import (
     ASSURANCE_RESULTS,
     MIN_SPC_POINTS,
     PLAN_COLUMNS,
@@ -131,8 +134,7 @@ from sa_lib.review import (
     target_assurance,
     target_status,
 )
-from sa_lib.spc import POINT_TYPES, spc_summary, xmr
-from sa_lib.synthetic import GENERATOR_VERSION, MORILE_THEMES, generate_partner_data
+from sa_lib.stats.spc import POINT_TYPES, spc_summary, xmr
 
 __version__ = "0.1.0"
 

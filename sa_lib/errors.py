@@ -66,6 +66,6 @@ class MoRiLEError(DataValidationError):
 class OutputError(SAError):
     """The report could not be written: disk full, folder not writable or not creatable.
 
-    Raised by :func:`sa_lib.runner.run_assessment`; the message names the folder and
+    Raised by :func:`sa_lib.run.runner.run_assessment`; the message names the folder and
     what was being written.  Nothing is swapped in, so the previous report is unchanged.
     """

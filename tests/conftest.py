@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-import sa_lib.runner as runner
+import sa_lib.run.runner as runner
 from sa_lib.paths import PARAMETERS_DIR
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-import sa_lib.runner as runner
+import sa_lib.run.runner as runner
 from sa_lib.paths import PROJECT_ROOT
 
 EXPECTED = PROJECT_ROOT / "tests" / "expected"
@@ -73,7 +73,7 @@ def test_build_is_reproducible(builds: tuple[Path, Path]) -> None:
     """Tables are byte-identical to the expected ones, and the HTML is a pure function of
     the executed notebooks (no time, id or path that changes between runs) plus the one
     documented built line."""
-    from sa_lib.html_report import BUILT_LINE, notebook_html, without_built_line
+    from sa_lib.report.html import BUILT_LINE, notebook_html, without_built_line
 
     for audience in AUDIENCES:
         got = builds[0] / audience

@@ -22,15 +22,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-import sa_lib.runner as runner
+import sa_lib.run.runner as runner
 from sa_lib import cli, errors
-from sa_lib.assessment import check_inputs
-from sa_lib.home_office import read_csp_recorded_crime, read_population
-from sa_lib.morile import load_morile_scales, read_morile_sheets
-from sa_lib.parameters import EXTRA_DATA_DIRS_ENV, load_parameters
-from sa_lib.partner import read_partner
+from sa_lib.data.home_office import read_csp_recorded_crime, read_population
+from sa_lib.data.parameters import EXTRA_DATA_DIRS_ENV, load_parameters
+from sa_lib.data.partner import read_partner
+from sa_lib.data.police_uk import read_police_uk
 from sa_lib.paths import DATA_DIR, PARAMETERS_DIR, PROJECT_ROOT
-from sa_lib.police_uk import read_police_uk
+from sa_lib.report.assessment import check_inputs
+from sa_lib.stats.morile import load_morile_scales, read_morile_sheets
 
 CORPUS = Path(__file__).parent / "bad_inputs"
 CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text(encoding="utf-8"))
@@ -173,7 +173,7 @@ def test_corpus_is_complete() -> None:
     inputs = {c["input"] for c in CASES}
     assert inputs == {"police_uk", "partner", "morile_sheets", "morile_scales", "csp_table",
                       "population", "parameters"}
-    from sa_lib.partner import PARTNER_KINDS
+    from sa_lib.data.partner import PARTNER_KINDS
 
     kinds = {c.get("kind") for c in CASES}
     assert set(PARTNER_KINDS) - {"morile_sheet"} <= kinds, "a partner kind has no bad input"
@@ -230,7 +230,7 @@ def test_real_processes_exit_2_without_traceback(tmp_path: Path,
         args = [a.format(params=params, bad=file) for a in argv]
         env = {**os.environ, "SA_OUTPUTS_DIR": str(out)}
         running.append((case, subprocess.Popen(
-            [sys.executable, "-m", "sa_lib.cli", *args], stdout=subprocess.PIPE,
+            [sys.executable, "-m", "sa_lib.run.cli", *args], stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, cwd=PROJECT_ROOT, env=env)))
     for case, proc in running:
         stdout, stderr = proc.communicate(timeout=180)
@@ -246,7 +246,7 @@ def test_yaml_is_read_with_safe_loaders_only(tmp_path: Path) -> None:
                         r"|yaml\.load\((?!.*Loader=_UniqueKeyLoader)")
     for path in [*(PROJECT_ROOT / "sa_lib").glob("*.py"), *(PROJECT_ROOT / "tools").glob("*.py")]:
         assert not unsafe.search(path.read_text(encoding="utf-8")), path
-    from sa_lib.morile import _UniqueKeyLoader
+    from sa_lib.stats.morile import _UniqueKeyLoader
 
     assert issubclass(_UniqueKeyLoader, yaml.SafeLoader)
     marker = tmp_path / "ran"
@@ -269,7 +269,7 @@ def test_paths_cannot_escape_through_symlinks(tmp_path: Path,
     (allowed / "partner").symlink_to(tmp_path, target_is_directory=True)
     (allowed / "ok.csv").symlink_to(DATA_DIR / "home_office"
                                     / "policeforceareatablesyejune25final_TableC2_csp.csv")
-    from sa_lib.parameters import resolve_data_path
+    from sa_lib.data.parameters import resolve_data_path
 
     with pytest.raises(errors.ParameterError, match="data.csp_table.*outside"):
         resolve_data_path(str(allowed / "csp.csv"), "data.csp_table")

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-import sa_lib.runner as runner
-from sa_lib.cli import main
+import sa_lib.run.runner as runner
 from sa_lib.paths import PARAMETERS_DIR
+from sa_lib.run.cli import main
 
 AREAS = ["E22000142", "E22000149"]  # Maidstone, Tunbridge Wells
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from sa_lib.data.police_uk import read_police_uk
 from sa_lib.paths import DATA_DIR
-from sa_lib.police_uk import read_police_uk
 
 
 def test_threads_filling_an_empty_cache_together(tmp_path: Path) -> None:

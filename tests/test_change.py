@@ -8,7 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from statsmodels.stats import rates as sm_rates
 
-from sa_lib.change import (
+from sa_lib.errors import OptionError
+from sa_lib.periods import month_window, rolling_window
+from sa_lib.stats.change import (
     NOT_SIGNIFICANT,
     SIGNIFICANT,
     change_sentence,
@@ -19,8 +21,6 @@ from sa_lib.change import (
     format_pct,
     pct_change,
 )
-from sa_lib.errors import OptionError
-from sa_lib.periods import month_window, rolling_window
 
 
 @pytest.mark.parametrize(

@@ -24,10 +24,10 @@ import yaml
 from scipy.stats import binomtest, norm
 
 import sa_lib as sa
+from sa_lib.data.parameters import load_parameters
 from sa_lib.errors import ParameterError
-from sa_lib.parameters import load_parameters
 from sa_lib.paths import DATA_DIR, PARAMETERS_DIR
-from sa_lib.report import Publisher
+from sa_lib.report.publish import Publisher
 
 SYN = DATA_DIR / "synthetic"
 POLICE = DATA_DIR / "police_uk" / "maidstone"

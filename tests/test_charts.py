@@ -5,12 +5,18 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from sa_lib.change import format_count
-from sa_lib.charts import bar_chart, line_chart, morile_heatmap, priority_matrix_chart, spc_chart
 from sa_lib.errors import OptionError
-from sa_lib.morile import aggregate_morile, load_morile_scales, morile_matrix, score_morile
-from sa_lib.priorities import priority_matrix
-from sa_lib.spc import xmr
+from sa_lib.report.charts import (
+    bar_chart,
+    line_chart,
+    morile_heatmap,
+    priority_matrix_chart,
+    spc_chart,
+)
+from sa_lib.stats.change import format_count
+from sa_lib.stats.morile import aggregate_morile, load_morile_scales, morile_matrix, score_morile
+from sa_lib.stats.priorities import priority_matrix
+from sa_lib.stats.spc import xmr
 
 
 def monthly(values: list[float]) -> pd.DataFrame:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from sa_lib.cli import main
 from sa_lib.paths import DATA_DIR, PROJECT_ROOT
+from sa_lib.run.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures" / "partner"
 
@@ -47,7 +47,7 @@ def test_validate_unknown_kind(capsys: pytest.CaptureFixture) -> None:
 
 def test_console_script_exit_code_from_a_real_process(tmp_path: Path) -> None:
     missing = tmp_path / "nope.csv"
-    proc = subprocess.run([sys.executable, "-m", "sa_lib.cli", "validate", str(missing),
+    proc = subprocess.run([sys.executable, "-m", "sa_lib.run.cli", "validate", str(missing),
                            "--kind", "ksi"], capture_output=True, text=True, cwd=PROJECT_ROOT)
     assert proc.returncode == 2
     assert str(missing) in proc.stderr and "Traceback" not in proc.stderr

@@ -33,10 +33,10 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
-import sa_lib.runner as runner
-from sa_lib.disclosure import check_disclosure, recoverable_cells
+import sa_lib.run.runner as runner
 from sa_lib.paths import DATA_DIR, PARAMETERS_DIR
-from sa_lib.report import table_metadata
+from sa_lib.report.publish import table_metadata
+from sa_lib.stats.disclosure import check_disclosure, recoverable_cells
 
 TOKEN = "VICTIM-PLANTED-7Q3Z"
 SCRIPT = '<script>alert("x")</script>'

@@ -17,8 +17,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-import sa_lib.runner as runner
-from sa_lib.html_report import BUILT_LINE, built_line, without_built_line
+import sa_lib.run.runner as runner
+from sa_lib.report.html import BUILT_LINE, built_line, without_built_line
 
 IDENTICAL = {".csv", ".xlsx", ".png", ".json"}
 

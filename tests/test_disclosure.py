@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sa_lib.disclosure import (
+from sa_lib.errors import OptionError
+from sa_lib.stats.disclosure import (
     apply_suppression,
     change_table_derived,
     check_disclosure,
@@ -20,7 +21,6 @@ from sa_lib.disclosure import (
     suppress,
     suppression_mask,
 )
-from sa_lib.errors import OptionError
 
 BOTH = {"row_total": "Total", "column_total_row": "Total"}
 

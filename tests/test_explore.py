@@ -10,9 +10,11 @@ import pytest
 import yaml
 from nbclient import NotebookClient
 
-import sa_lib.explore as explore
+import sa_lib.report.explore as explore
+from sa_lib.data.police_uk import CRIME_TYPES, read_police_uk
 from sa_lib.errors import OptionError
-from sa_lib.explore import (
+from sa_lib.paths import DATA_DIR, NOTEBOOKS_DIR, PROJECT_ROOT
+from sa_lib.report.explore import (
     EXPLORE_CRIME_TYPES,
     TOTAL_CRIME,
     UNKNOWN_AREA,
@@ -21,8 +23,6 @@ from sa_lib.explore import (
     explore_view,
     explorer,
 )
-from sa_lib.paths import DATA_DIR, NOTEBOOKS_DIR, PROJECT_ROOT
-from sa_lib.police_uk import CRIME_TYPES, read_police_uk
 
 MAIDSTONE_DIR = DATA_DIR / "police_uk" / "maidstone"
 KENT_SAMPLE_DIR = DATA_DIR / "police_uk" / "kent_sample"

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sa_lib.errors import DataValidationError
-from sa_lib.home_office import (
+from sa_lib.data.home_office import (
     TOTAL_RECORDED_CRIME,
     area_population,
     csp_rates,
@@ -15,6 +14,7 @@ from sa_lib.home_office import (
     read_csp_recorded_crime,
     read_population,
 )
+from sa_lib.errors import DataValidationError
 from sa_lib.periods import rolling_window
 
 

@@ -1,4 +1,4 @@
-"""Tests for sa_lib.measures: partner returns -> tidy observations -> window values.
+"""Tests for sa_lib.data.measures and sa_lib.stats.observations: partner returns -> tidy observations -> window values.
 
 Every expected figure is computed here from the raw CSV files in data/synthetic
 (read with the csv module or plain pandas.read_csv) or by hand, never by
@@ -16,17 +16,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sa_lib.data.measures import PARTNER_MEASURES, find_partner_files, load_partner_data
 from sa_lib.errors import OptionError
-from sa_lib.measures import (
-    PARTNER_MEASURES,
-    find_partner_files,
-    load_partner_data,
+from sa_lib.paths import DATA_DIR
+from sa_lib.periods import calendar_year, month_window
+from sa_lib.stats.observations import (
     measure_window_values,
     monthly_measure,
     partner_observations,
 )
-from sa_lib.paths import DATA_DIR
-from sa_lib.periods import calendar_year, month_window
 
 SYN = DATA_DIR / "synthetic"
 
@@ -287,7 +285,7 @@ def test_window_unknown_measure_is_an_error() -> None:
 
 
 def test_window_blank_month_is_not_covered(tmp_path: Path) -> None:
-    from sa_lib.partner import read_partner
+    from sa_lib.data.partner import read_partner
 
     lines = ["month,finds,needle_exchanges"] + [
         f"2024-{m:02d},10,{'' if m == 5 else 7}" for m in range(1, 13)]

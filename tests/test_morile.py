@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sa_lib.errors import DataValidationError, MoRiLEError, OptionError, ParameterError
-from sa_lib.morile import (
+from sa_lib.stats.morile import (
     DEFAULT_MORILE_SCALES,
     MoRiLEScales,
     aggregate_morile,

@@ -9,7 +9,7 @@ import papermill as pm
 import pytest
 
 from sa_lib.paths import NOTEBOOKS_DIR
-from sa_lib.runner import report_notebooks
+from sa_lib.run.runner import report_notebooks
 
 ALL = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sa_lib.data.parameters import load_parameters, new_year
 from sa_lib.errors import ParameterError
-from sa_lib.parameters import load_parameters, new_year
 from sa_lib.paths import PARAMETERS_DIR
 
 BASE = yaml.safe_load((PARAMETERS_DIR / "2025.yaml").read_text())
@@ -82,7 +82,7 @@ def test_non_utf8_parameters_name_the_line(tmp_path: Path) -> None:
 
 def test_files_inside_data_folders_cannot_link_outside(tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    from sa_lib.parameters import EXTRA_DATA_DIRS_ENV, check_inside_data_roots
+    from sa_lib.data.parameters import EXTRA_DATA_DIRS_ENV, check_inside_data_roots
 
     monkeypatch.setenv(EXTRA_DATA_DIRS_ENV, str(tmp_path))
     (tmp_path / "passwd.csv").symlink_to("/etc/passwd")

@@ -1,4 +1,4 @@
-"""Partner-data templates and validating loaders (sa_lib.partner)."""
+"""Partner-data templates and validating loaders (sa_lib.data.partner)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sa_lib.errors import DataValidationError, OptionError, Problem
-from sa_lib.partner import (
+from sa_lib.data.partner import (
     PARTNER_KINDS,
     PSEUDONYM_KEY_ENV,
     TEMPLATES_DIR,
@@ -21,6 +20,7 @@ from sa_lib.partner import (
     validate_partner,
     write_templates,
 )
+from sa_lib.errors import DataValidationError, OptionError, Problem
 
 FIXTURES = Path(__file__).parent / "fixtures" / "partner"
 KEY = "test-key-not-secret-0123456789"

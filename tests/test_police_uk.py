@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sa_lib.data.geography import resolve_area
+from sa_lib.data.police_uk import POLICE_UK_COLUMNS, load_report, monthly_counts, read_police_uk
 from sa_lib.errors import DataValidationError, OptionError
-from sa_lib.geography import resolve_area
 from sa_lib.paths import DATA_DIR
-from sa_lib.police_uk import POLICE_UK_COLUMNS, load_report, monthly_counts, read_police_uk
 
 MAIDSTONE = DATA_DIR / "police_uk" / "maidstone"
 KENT_SAMPLE = DATA_DIR / "police_uk" / "kent_sample"

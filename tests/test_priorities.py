@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sa_lib.change import change_table
 from sa_lib.errors import OptionError
-from sa_lib.morile import aggregate_morile, load_morile_scales, score_morile
-from sa_lib.priorities import (
+from sa_lib.stats.change import change_table
+from sa_lib.stats.morile import aggregate_morile, load_morile_scales, score_morile
+from sa_lib.stats.priorities import (
     PRIORITY_FACTORS,
     priority_matrix,
     recommend_priorities,
@@ -212,7 +212,7 @@ def test_only_the_last_rebase_segment_counts() -> None:
 
 
 def test_trend_with_real_change_table_and_spc_summary() -> None:
-    from sa_lib.spc import spc_summary, xmr
+    from sa_lib.stats.spc import spc_summary, xmr
 
     table = change_table(pd.DataFrame({"category": ["Drugs", "ASB"], "previous": [282, 3588],
                                        "current": [345, 3697]}))

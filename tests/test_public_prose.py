@@ -9,8 +9,8 @@ import pandas as pd
 import yaml
 
 import sa_lib as sa
-from sa_lib.chapter_crime import redact_small_counts
 from sa_lib.paths import PARAMETERS_DIR
+from sa_lib.report.chapters.crime import redact_small_counts
 
 
 def _params_with_threshold(tmp_path: Path, threshold: int) -> Path:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from sa_lib.data.police_uk import read_police_uk
+from sa_lib.data.quality import data_quality, implausible_months
 from sa_lib.paths import DATA_DIR
 from sa_lib.periods import rolling_window
-from sa_lib.police_uk import read_police_uk
-from sa_lib.quality import data_quality, implausible_months
 
 
 @pytest.fixture(scope="module")

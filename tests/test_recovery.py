@@ -30,11 +30,11 @@ from pathlib import Path
 
 import pytest
 
-import sa_lib.runner as runner
-from sa_lib.cli import main
+import sa_lib.run.runner as runner
 from sa_lib.errors import OutputError, SAError
 from sa_lib.paths import PROJECT_ROOT
-from sa_lib.runner import journal_path, read_journal, recover_stale_runs, run_assessment
+from sa_lib.run.cli import main
+from sa_lib.run.runner import journal_path, read_journal, recover_stale_runs, run_assessment
 
 PARAMETERS = str(PROJECT_ROOT / "parameters" / "2025.yaml")
 ENOSPC = OSError(errno.ENOSPC, "No space left on device")
@@ -352,7 +352,7 @@ def interrupted_runs(built: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         log = out.parent / f"{how}.stderr"
         with log.open("w") as err:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "sa_lib.cli", "run", "parameters/2025.yaml",
+                [sys.executable, "-m", "sa_lib.run.cli", "run", "parameters/2025.yaml",
                  "--workers", "1", "--no-progress"],
                 cwd=PROJECT_ROOT, env={**os.environ, "SA_OUTPUTS_DIR": str(out)},
                 stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)

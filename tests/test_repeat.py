@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sa_lib.errors import OptionError
-from sa_lib.repeat import flag_repeats, repeat_definition, repeat_victim_rate
+from sa_lib.stats.repeat import flag_repeats, repeat_definition, repeat_victim_rate
 
 DAY = pd.Timedelta(days=1)
 

@@ -1,4 +1,4 @@
-"""Tests for sa_lib.review: action-plan indicators against targets, with SPC assurance."""
+"""Tests for sa_lib.stats.review: action-plan indicators against targets, with SPC assurance."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sa_lib.data.partner import read_partner
 from sa_lib.errors import OptionError
-from sa_lib.partner import read_partner
 from sa_lib.paths import DATA_DIR
-from sa_lib.review import (
+from sa_lib.stats.review import (
     ASSURANCE_RESULTS,
     TARGET_STATUSES,
     review_priorities,

@@ -9,9 +9,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-import sa_lib.runner as runner
-from sa_lib.cli import main
-from sa_lib.runner import NotebookFailed, run_assessment
+import sa_lib.run.runner as runner
+from sa_lib.run.cli import main
+from sa_lib.run.runner import NotebookFailed, run_assessment
 
 
 def test_both_builds_written(built: Path) -> None:
@@ -76,8 +76,8 @@ def test_cli_bad_parameters_exit_nonzero_without_traceback(tmp_path: Path,
 
 
 def test_contents_list_shows_headings_as_written_and_indents_one_step(tmp_path: Path) -> None:
-    from sa_lib.html_report import combined_report
-    from sa_lib.report import markdown_escape
+    from sa_lib.report.html import combined_report
+    from sa_lib.report.publish import markdown_escape
 
     nb = nbformat.v4.new_notebook()
     theme = markdown_escape("Road safety (KSI) <b>x</b> *y*")

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sa_lib.errors import OptionError
-from sa_lib.spc import spc_summary, xmr
+from sa_lib.stats.spc import spc_summary, xmr
 from tests.spc_reference import reference_xmr
 
 # rnorm(20) with set.seed(123) in R: the data of NHSRplotthedots' own snapshot test.
@@ -216,7 +216,7 @@ def test_neutral_direction_labels_high_and_low() -> None:
 
 def test_ptd_unit_vectors_two_in_three() -> None:
     # ptd_two_in_three(c(0,0,1,0,1,0,0), all above) flags points 3 and 5 (close ones)
-    from sa_lib.spc import _special_cause
+    from sa_lib.stats.spc import _special_cause
 
     close = np.array([0, 0, 1, 0, 1, 0, 0], bool)
     rtm = np.ones(7)

@@ -1,4 +1,4 @@
-"""Seeded synthetic partner data (sa_lib.synthetic)."""
+"""Seeded synthetic partner data (sa_lib.data.synthetic)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import sa_lib.synthetic as synthetic
+import sa_lib.data.synthetic as synthetic
+from sa_lib.data.partner import PARTNER_KINDS, read_partner, validate_partner
+from sa_lib.data.synthetic import MORILE_SCORERS, MORILE_THEMES, generate_partner_data
 from sa_lib.errors import OptionError
-from sa_lib.partner import PARTNER_KINDS, read_partner, validate_partner
-from sa_lib.synthetic import MORILE_SCORERS, MORILE_THEMES, generate_partner_data
 
 KEY = "test-key-not-secret-0123456789"
 SEED = 2017
@@ -194,7 +194,7 @@ def test_morile_sheets(data: dict, files: dict[str, Path]) -> None:
         assert list(sheet["theme"].unique()) == list(MORILE_THEMES)
         assert set(sheet["field"]) == fields and len(sheet) == len(MORILE_THEMES) * len(fields)
         assert (sheet["scorer"] == scorer).all()
-    from sa_lib.morile import load_morile_scales, read_morile_sheets
+    from sa_lib.stats.morile import load_morile_scales, read_morile_sheets
     sheets = read_morile_sheets([p for k, p in files.items() if k.startswith("morile")],
                                 load_morile_scales(), themes=list(MORILE_THEMES))
     assert set(sheets["scorer"]) == set(MORILE_SCORERS)

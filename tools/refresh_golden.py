@@ -23,7 +23,7 @@ from pathlib import Path
 import nbformat
 import papermill as pm
 
-import sa_lib.runner as runner
+import sa_lib.run.runner as runner
 from sa_lib.paths import NOTEBOOKS_DIR, PROJECT_ROOT
 
 GOLDEN = PROJECT_ROOT / "tests" / "golden"

@@ -1,4 +1,4 @@
-"""Chapter 2: total recorded crime, mixed into :class:`sa_lib.assessment.Assessment`.
+"""Chapter 2: total recorded crime, mixed into :class:`sa_lib.report.assessment.Assessment`.
 
 The change table for every crime type, the rate per 1,000 residents, SPC of the
 monthly total and of each major crime type, and the comparison with every CSP
@@ -12,9 +12,7 @@ from functools import cached_property
 import pandas as pd
 from IPython.display import Markdown
 
-from sa_lib.change import NOT_COMPARED, compare_windows, format_count
-from sa_lib.charts import Chart, funnel_chart, spc_chart
-from sa_lib.home_office import (
+from sa_lib.data.home_office import (
     TOTAL_RECORDED_CRIME,
     area_population,
     csp_rates,
@@ -22,10 +20,12 @@ from sa_lib.home_office import (
     read_csp_recorded_crime,
     read_population,
 )
-from sa_lib.parameters import TOTAL_CRIME, Parameters
-from sa_lib.report import file_slug as _slug
-from sa_lib.report import markdown_escape
-from sa_lib.spc import spc_summary, xmr
+from sa_lib.data.parameters import TOTAL_CRIME, Parameters
+from sa_lib.report.charts import Chart, funnel_chart, spc_chart
+from sa_lib.report.publish import file_slug as _slug
+from sa_lib.report.publish import markdown_escape
+from sa_lib.stats.change import NOT_COMPARED, compare_windows, format_count
+from sa_lib.stats.spc import spc_summary, xmr
 
 __all__: list[str] = []
 
@@ -159,7 +159,7 @@ class _CrimeChapter:
 
     def type_spc_table(self) -> pd.DataFrame:
         """One row per major crime type: mean, limits and what the latest point shows."""
-        from sa_lib.chapter_themes import variation_phrase
+        from sa_lib.report.chapters.themes import variation_phrase
 
         spc = self.type_spc()
         frames = [spc_summary(spc[spc["crime_type"] == t],
@@ -187,7 +187,7 @@ class _CrimeChapter:
     @cached_property
     def area_population(self) -> tuple[int, int]:
         """(residents, mid-year) for the area, for the review window's population year."""
-        from sa_lib.geography import load_csp_lookup
+        from sa_lib.data.geography import load_csp_lookup
 
         code = self.params.area.code
         lk = load_csp_lookup()
@@ -211,8 +211,8 @@ class _CrimeChapter:
         if self.publish.is_public:  # type: ignore[attr-defined]
             # A rate times the population (given in the note) is the count: hide the rate
             # wherever the change table hides the count.
-            from sa_lib.disclosure import apply_suppression
-            from sa_lib.report import disclosure_mask
+            from sa_lib.report.publish import disclosure_mask
+            from sa_lib.stats.disclosure import apply_suppression
 
             threshold = self.params.thresholds.disclosure
             hidden = disclosure_mask(self.crime_change_table(), threshold)
@@ -249,7 +249,7 @@ class _CrimeChapter:
 
     def csp_comparison_text(self) -> Markdown:
         """Rate, rank and funnel position of this area among all CSPs."""
-        from sa_lib.benchmark import funnel_position
+        from sa_lib.stats.funnel import funnel_position
 
         r = self.csp_comparison
         me = r[r["this_area"]].iloc[0]
@@ -318,7 +318,7 @@ def redact_small_counts(change: pd.DataFrame, public: bool, threshold: int,
     small = ((vals > 0) & (vals < threshold)).any(axis=1)
     hidden = small
     if sums:
-        from sa_lib.disclosure import suppression_mask
+        from sa_lib.stats.disclosure import suppression_mask
 
         mask = suppression_mask(change[[label, *counts]].reset_index(drop=True), threshold,
                                 value_columns=list(counts), label_column=label, sums=sums)

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sa_lib.csv_text import csv_records, decode_csv_bytes
+from sa_lib.data.csv_text import csv_records, decode_csv_bytes
 from sa_lib.errors import MoRiLEError, OptionError, ParameterError, Problem
 from sa_lib.paths import PARAMETERS_DIR
 

@@ -10,8 +10,8 @@ series exists, *can we expect to keep meeting it?*
   A value exactly on target is met: ``value <= target`` when a decrease is
   better, ``value >= target`` when an increase is better.
 * :func:`target_assurance` gives the NHS "Making Data Count" assurance of a
-  monthly series against a monthly target from :func:`sa_lib.spc.xmr` and
-  :func:`sa_lib.spc.spc_summary` (nothing here re-implements SPC): the target
+  monthly series against a monthly target from :func:`sa_lib.stats.spc.xmr` and
+  :func:`sa_lib.stats.spc.spc_summary` (nothing here re-implements SPC): the target
   is consistently met (``"pass"``) when it lies outside the process limits on
   the good side, consistently failed (``"fail"``) when it lies outside them on
   the bad side, and hit and miss (``"inconsistent"``) when it lies between them.
@@ -19,7 +19,7 @@ series exists, *can we expect to keep meeting it?*
   :func:`review_sentence` count the statuses for the executive summary.
 
 Numbers stay numeric in every frame; only the ``sentence`` columns are text,
-with whole numbers written by :func:`sa_lib.change.format_count` (``3,741``)
+with whole numbers written by :func:`sa_lib.stats.change.format_count` (``3,741``)
 and other numbers to one decimal place (``25.3``), rounded half-up.
 """
 
@@ -32,9 +32,9 @@ from collections.abc import Hashable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from sa_lib.change import format_count
 from sa_lib.errors import OptionError
-from sa_lib.spc import spc_summary, xmr
+from sa_lib.stats.change import format_count
+from sa_lib.stats.spc import spc_summary, xmr
 
 __all__ = [
     "TARGET_STATUSES",
@@ -192,8 +192,8 @@ def target_assurance(
     """SPC assurance of monthly series against monthly targets, one row per indicator.
 
     Every indicator with at least ``min_points`` months with a value gets an
-    XmR chart from :func:`sa_lib.spc.xmr` (``by="indicator"``, one call per
-    direction) summarised by :func:`sa_lib.spc.spc_summary`: the mean, the
+    XmR chart from :func:`sa_lib.stats.spc.xmr` (``by="indicator"``, one call per
+    direction) summarised by :func:`sa_lib.stats.spc.spc_summary`: the mean, the
     process limits (mean ± 2.66 × mean moving range), the variation type of
     the latest month and, when there is a target, the assurance:
 

@@ -21,28 +21,27 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from sa_lib.change import (
+from sa_lib.data.measures import PARTNER_MEASURES, load_partner_data
+from sa_lib.data.parameters import Parameters, ThemeParameters
+from sa_lib.errors import OptionError
+from sa_lib.periods import Window, previous_window, rolling_window
+from sa_lib.report.charts import Chart, spc_chart
+from sa_lib.report.publish import file_slug as _slug
+from sa_lib.report.publish import markdown_escape
+from sa_lib.stats.change import (
     SIGNIFICANT,
     change_sentence,
     change_significance,
     compare_windows,
     format_count,
 )
-from sa_lib.charts import Chart, spc_chart
-from sa_lib.errors import OptionError
-from sa_lib.measures import (
-    PARTNER_MEASURES,
-    load_partner_data,
+from sa_lib.stats.observations import (
     measure_window_values,
     monthly_measure,
     partner_observations,
 )
-from sa_lib.parameters import Parameters, ThemeParameters
-from sa_lib.periods import Window, previous_window, rolling_window
-from sa_lib.repeat import repeat_definition, repeat_victim_rate
-from sa_lib.report import file_slug as _slug
-from sa_lib.report import markdown_escape
-from sa_lib.spc import spc_summary, xmr
+from sa_lib.stats.repeat import repeat_definition, repeat_victim_rate
+from sa_lib.stats.spc import spc_summary, xmr
 
 __all__ = ["TableSpec", "SYNTHETIC_LABEL", "variation_phrase"]
 
@@ -50,7 +49,7 @@ ASB = "Anti-social behaviour"
 #: Added to every title and note of a table or chart built from synthetic partner data.
 SYNTHETIC_LABEL = "SYNTHETIC data"
 SYNTHETIC_NOTE = ("SYNTHETIC: these partner figures come from the seeded generator "
-                  "sa_lib.synthetic, not from any real partner return.")
+                  "sa_lib.data.synthetic, not from any real partner return.")
 _VARIATION_WORDS = {
     "common_cause": "shows only common-cause variation (no sign of real change)",
     "special_cause_improvement": "shows special-cause variation in the improving direction",
@@ -110,7 +109,7 @@ def _proportion_p(n1: float, d1: float, n2: float, d2: float) -> float:
 
 
 class _ThemeChapter:
-    """Chapter 3 methods, mixed into :class:`sa_lib.assessment.Assessment`."""
+    """Chapter 3 methods, mixed into :class:`sa_lib.report.assessment.Assessment`."""
 
     params: Parameters
     counts: pd.DataFrame
@@ -119,14 +118,14 @@ class _ThemeChapter:
     @cached_property
     def partner_data(self) -> dict[str, pd.DataFrame]:
         """Every partner return in ``data.partner``, validated, by kind (loaded once per kernel)."""
-        from sa_lib.input_cache import cached_load
+        from sa_lib.data.cache import cached_load
 
         folder = self.params.path("partner")
         return cached_load(("partner",), [folder], lambda: load_partner_data(folder))
 
     @cached_property
     def partner_observations(self) -> pd.DataFrame:
-        """The partner measures as tidy observations (:func:`sa_lib.measures.partner_observations`)."""
+        """The partner measures as tidy observations (:func:`sa_lib.stats.observations.partner_observations`)."""
         return partner_observations(self.partner_data)
 
     @property
@@ -224,7 +223,7 @@ class _ThemeChapter:
         order = {k: i for i, k in enumerate([f"{t.name}: all types", *t.crime_types])}
         out = out.sort_values("category", key=lambda s: s.map(order), kind="stable") \
             .reset_index(drop=True)
-        from sa_lib.chapter_crime import change_sums, redact_small_counts
+        from sa_lib.report.chapters.crime import change_sums, redact_small_counts
 
         return redact_small_counts(out, self.publish.is_public,  # type: ignore[attr-defined]
                                    self.params.thresholds.disclosure,
@@ -248,7 +247,7 @@ class _ThemeChapter:
             return Markdown("*No police.uk crime type is part of this theme.*")
         ch = self.theme_crime_change(name)
         first = ch.iloc[0]
-        from sa_lib.chapter_crime import with_significance
+        from sa_lib.report.chapters.crime import with_significance
 
         lines = [markdown_escape(with_significance(first))]
         if len(ch) > 1:
@@ -325,7 +324,7 @@ class _ThemeChapter:
         out["significance"] = np.where(np.isnan(p), "not tested",
                                        np.where(p < alpha, SIGNIFICANT, "within normal variation"))
         out["sentence"] = [self._measure_sentence(r) for r in out.itertuples()]
-        from sa_lib.chapter_crime import redact_small_counts
+        from sa_lib.report.chapters.crime import redact_small_counts
 
         # Rates are checked on their numerators and bases, counts on the counts.
         out["_prev_n"] = np.where(counts, out["previous"], prev["numerator"])
@@ -490,7 +489,7 @@ class _ThemeChapter:
 
     def theme_partner_charts(self, name: str) -> list[tuple[str, Chart]]:
         """SPC charts of the theme's monthly partner measures; bars for annual/quarterly ones."""
-        from sa_lib.charts import bar_chart
+        from sa_lib.report.charts import bar_chart
 
         t = self.theme(name)
         out = []
@@ -498,7 +497,7 @@ class _ThemeChapter:
             spec = PARTNER_MEASURES[m]
             syn = self._is_synthetic([m])
             label = f" ({SYNTHETIC_LABEL})" if syn else ""
-            source = "Source: " + ("SYNTHETIC partner data (sa_lib.synthetic), not real"
+            source = "Source: " + ("SYNTHETIC partner data (sa_lib.data.synthetic), not real"
                                    if syn else "partner return")
             unit = "%" if spec.unit == "percent" else "Count"
             if spec.frequency == "monthly":

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from IPython.display import Markdown
 
-from sa_lib.chapter_crime import with_significance
-from sa_lib.chapter_themes import SYNTHETIC_NOTE
-from sa_lib.parameters import TOTAL_CRIME, Parameters
-from sa_lib.report import markdown_escape
+from sa_lib.data.parameters import TOTAL_CRIME, Parameters
+from sa_lib.report.chapters.crime import with_significance
+from sa_lib.report.chapters.themes import SYNTHETIC_NOTE
+from sa_lib.report.publish import markdown_escape
 
 __all__: list[str] = []
 

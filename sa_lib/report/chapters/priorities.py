@@ -1,11 +1,11 @@
-"""Chapter 5: prioritisation, mixed into :class:`sa_lib.assessment.Assessment`.
+"""Chapter 5: prioritisation, mixed into :class:`sa_lib.report.assessment.Assessment`.
 
 Two rankings, as in the Safer Maidstone Partnership's plans: the MoRiLE matrix
-(threat, risk and harm, scored by each partner; :mod:`sa_lib.morile`) and the
-priority matrix (volume, trend, perception, influence; :mod:`sa_lib.priorities`).
+(threat, risk and harm, scored by each partner; :mod:`sa_lib.stats.morile`) and the
+priority matrix (volume, trend, perception, influence; :mod:`sa_lib.stats.priorities`).
 Volume and trend come from the measure the parameters name for each theme
 (``priorities.measures``) unless a hand score is given; perception and influence
-are hand scores.  :func:`sa_lib.priorities.recommend_priorities` combines them.
+are hand scores.  :func:`sa_lib.stats.priorities.recommend_priorities` combines them.
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from sa_lib.change import NOT_COMPARED, compare_windows
-from sa_lib.chapter_themes import SYNTHETIC_LABEL, SYNTHETIC_NOTE, TableSpec
-from sa_lib.charts import Chart
+from sa_lib.data.measures import PARTNER_MEASURES
+from sa_lib.data.parameters import Parameters
 from sa_lib.errors import OptionError
-from sa_lib.measures import PARTNER_MEASURES, measure_window_values
-from sa_lib.morile import (
+from sa_lib.report.chapters.themes import SYNTHETIC_LABEL, SYNTHETIC_NOTE, TableSpec
+from sa_lib.report.charts import Chart
+from sa_lib.report.publish import markdown_escape
+from sa_lib.stats.change import NOT_COMPARED, compare_windows
+from sa_lib.stats.morile import (
     MoRiLEScales,
     aggregate_morile,
     load_morile_scales,
@@ -31,10 +33,9 @@ from sa_lib.morile import (
     read_morile_sheets,
     score_morile,
 )
-from sa_lib.parameters import Parameters
-from sa_lib.priorities import priority_matrix, recommend_priorities, trend_score, volume_score
-from sa_lib.report import markdown_escape
-from sa_lib.spc import spc_summary, xmr
+from sa_lib.stats.observations import measure_window_values
+from sa_lib.stats.priorities import priority_matrix, recommend_priorities, trend_score, volume_score
+from sa_lib.stats.spc import spc_summary, xmr
 
 __all__: list[str] = []
 
@@ -145,7 +146,7 @@ class _PriorityChapter:
 
     def morile_heatmap_chart(self) -> Chart:
         """Heat map of the MoRiLE fields by theme."""
-        from sa_lib.charts import morile_heatmap
+        from sa_lib.report.charts import morile_heatmap
 
         return morile_heatmap(morile_matrix(self.morile_ranked, self.morile_scales),
                               f"MoRiLE scores by theme ({self._label()})",
@@ -272,7 +273,7 @@ class _PriorityChapter:
 
     def priority_matrix_chart(self) -> Chart:
         """Stacked bars of the four factor scores per theme."""
-        from sa_lib.charts import priority_matrix_chart
+        from sa_lib.report.charts import priority_matrix_chart
 
         partner = [m for m in self.priority_ranked["measure"] if m in PARTNER_MEASURES]
         syn = bool(partner) and self._is_synthetic(partner)  # type: ignore[attr-defined]

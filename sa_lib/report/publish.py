@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 from IPython.display import HTML, Image, Markdown
 
-from sa_lib.charts import Chart
 from sa_lib.errors import OptionError
+from sa_lib.report.charts import Chart
 
 __all__ = ["Publisher", "AUDIENCES", "markdown_escape", "table_html", "file_slug",
            "disclosure_mask", "table_metadata"]
@@ -134,7 +134,7 @@ def disclosure_mask(df: pd.DataFrame, threshold: int, **options: object) -> pd.D
     >>> disclosure_mask(t, 5)["n"].tolist()  # the total too, or All - B gives A
     [True, True, False]
     """
-    from sa_lib.disclosure import suppression_mask
+    from sa_lib.stats.disclosure import suppression_mask
 
     return suppression_mask(df.reset_index(drop=True), threshold,
                             **_disclosure_options(df, **options))  # type: ignore[arg-type]
@@ -268,7 +268,7 @@ class Publisher:
                         "partner-confidential, shown in the official report only.</p>")
         shown = df.reset_index() if index else df.reset_index(drop=True)
         if sensitive and self.is_public:
-            from sa_lib.disclosure import render_table
+            from sa_lib.stats.disclosure import render_table
 
             shown = render_table(shown, audience="public", threshold=self.threshold,
                                  **options)  # type: ignore[arg-type]

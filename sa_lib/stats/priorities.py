@@ -6,7 +6,7 @@ perception** and **partnership influence**, and the weighted sum of the four
 ranks the themes.  Volume and trend can be derived from the data
 (:func:`volume_score`, :func:`trend_score`); perception and influence come from
 surveys and the partnership.  :func:`recommend_priorities` then combines this
-ranking with the MoRiLE ranking (:mod:`sa_lib.morile`) into recommended
+ranking with the MoRiLE ranking (:mod:`sa_lib.stats.morile`) into recommended
 priorities, cross-cutting themes and themes to monitor.
 """
 
@@ -272,11 +272,11 @@ def trend_score(
     Parameters
     ----------
     change : DataFrame
-        From :func:`sa_lib.change.change_table`: ``category``, ``direction``
+        From :func:`sa_lib.stats.change.change_table`: ``category``, ``direction``
         (increase / decrease / no change) and ``significance`` (statistically
         significant / within normal variation).
     spc : DataFrame, optional
-        From :func:`sa_lib.spc.spc_summary`: group column(s) and ``variation_type``.
+        From :func:`sa_lib.stats.spc.spc_summary`: group column(s) and ``variation_type``.
     increase_is_worse : bool or mapping, default True
         Whether a rise is bad (most crime) or good (e.g. reporting of domestic
         abuse, where more reports can be positive).  A mapping gives it per
@@ -464,7 +464,7 @@ def recommend_priorities(
     Parameters
     ----------
     morile_ranked : DataFrame
-        ``theme`` and ``rank`` columns, e.g. from :func:`sa_lib.morile.aggregate_morile`.
+        ``theme`` and ``rank`` columns, e.g. from :func:`sa_lib.stats.morile.aggregate_morile`.
     matrix_ranked : DataFrame
         ``theme`` and ``rank`` columns, e.g. from :func:`priority_matrix`.
     n_priorities : int, default 5

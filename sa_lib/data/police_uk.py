@@ -41,9 +41,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from sa_lib.csv_text import byte_position
+from sa_lib.data.csv_text import byte_position
+from sa_lib.data.geography import Area, load_lsoa_lookup, resolve_area
 from sa_lib.errors import DataValidationError, OptionError, Problem
-from sa_lib.geography import Area, load_lsoa_lookup, resolve_area
 from sa_lib.paths import PROJECT_ROOT
 
 __all__ = [

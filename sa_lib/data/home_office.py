@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sa_lib.csv_text import csv_records, decode_csv_bytes
+from sa_lib.data.csv_text import csv_records, decode_csv_bytes
+from sa_lib.data.geography import load_csp_lookup
 from sa_lib.errors import DataValidationError, OptionError, Problem
-from sa_lib.geography import load_csp_lookup
 from sa_lib.paths import DATA_DIR
 from sa_lib.periods import Window
 

@@ -19,7 +19,7 @@ Rules that matter:
 * **Area from LSOA.** A 2011 LSOA code is mapped through the bundled LSOA and
   CSP lookups; any other code (the 2021 set) by its LSOA name, which starts with
   the district's current or former name ("Maidstone 014C", "Shepway 002A"), as
-  :func:`sa_lib.geography.resolve_area` does.  Records with no location, or
+  :func:`sa_lib.data.geography.resolve_area` does.  Records with no location, or
   whose LSOA cannot be mapped, are **kept** under the area
   ``"Unknown / no location"`` (listed last), so every loaded row is accounted for.
 * **One extract per month.** The same police.uk month can arrive in several
@@ -49,16 +49,16 @@ import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 
-from sa_lib.change import compare_windows, format_count
-from sa_lib.charts import Chart, spc_chart
+from sa_lib.data.geography import load_csp_lookup, load_lsoa_lookup
+from sa_lib.data.parameters import TOTAL_CRIME, Parameters, load_parameters
+from sa_lib.data.police_uk import CRIME_TYPES, find_street_files, monthly_counts, read_police_uk
+from sa_lib.data.quality import DEFAULT_BOUNDS, implausible_months
 from sa_lib.errors import OptionError, SAError
-from sa_lib.geography import load_csp_lookup, load_lsoa_lookup
-from sa_lib.parameters import TOTAL_CRIME, Parameters, load_parameters
 from sa_lib.paths import DATA_DIR, PROJECT_ROOT
 from sa_lib.periods import Window, previous_window, rolling_window
-from sa_lib.police_uk import CRIME_TYPES, find_street_files, monthly_counts, read_police_uk
-from sa_lib.quality import DEFAULT_BOUNDS, implausible_months
-from sa_lib.spc import xmr
+from sa_lib.report.charts import Chart, spc_chart
+from sa_lib.stats.change import compare_windows, format_count
+from sa_lib.stats.spc import xmr
 
 __all__ = [
     "TOTAL_CRIME",

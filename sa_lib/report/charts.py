@@ -26,10 +26,10 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator, StrMethodFormatter
 
-from sa_lib.change import format_count
 from sa_lib.errors import OptionError
-from sa_lib.morile import ORG_FIELD, MoRiLEScales
-from sa_lib.priorities import PRIORITY_FACTORS, _check_weights
+from sa_lib.stats.change import format_count
+from sa_lib.stats.morile import ORG_FIELD, MoRiLEScales
+from sa_lib.stats.priorities import PRIORITY_FACTORS, _check_weights
 
 __all__ = [
     "Chart",
@@ -124,7 +124,7 @@ def spc_chart(
     Examples
     --------
     >>> import pandas as pd
-    >>> from sa_lib.spc import xmr
+    >>> from sa_lib.stats.spc import xmr
     >>> df = pd.DataFrame({"month": pd.date_range("2024-01-01", periods=12, freq="MS"),
     ...                    "n": [5, 6, 5, 7, 6, 5, 6, 7, 5, 6, 5, 20]})
     >>> chart = spc_chart(xmr(df, "n", "month"), "Robbery, Maidstone")
@@ -253,7 +253,7 @@ def funnel_chart(
     >>> funnel_chart(r, "B", 80.0, "Crime rate").alt_text.split(".")[0]
     'Funnel plot of Crime rate: 3 partnerships by population (x) and rate per 1,000 residents (y)'
     """
-    from sa_lib.benchmark import funnel_limits, funnel_position
+    from sa_lib.stats.funnel import funnel_limits, funnel_position
 
     data = rates.dropna(subset=["population", "rate_per_1000"])
     if highlight not in set(data[name_column]):
@@ -487,7 +487,7 @@ def morile_heatmap(
     Parameters
     ----------
     matrix : DataFrame
-        :func:`sa_lib.morile.morile_matrix` output (``theme, rank, block,
+        :func:`sa_lib.stats.morile.morile_matrix` output (``theme, rank, block,
         dimension, value``; ``scales_label``/``scales_version`` are used when
         present).
     title : str
@@ -495,7 +495,7 @@ def morile_heatmap(
     caption : str, optional
         Extra small text under the chart (e.g. "Synthetic data").
     aggregated : DataFrame, optional
-        :func:`sa_lib.morile.aggregate_morile` output; adds the priority-score
+        :func:`sa_lib.stats.morile.aggregate_morile` output; adds the priority-score
         column (and its totals to the alt text).
     scales : MoRiLEScales, optional
         For each column's possible range.  Defaults to the scales in
@@ -516,7 +516,7 @@ def morile_heatmap(
     Examples
     --------
     >>> import pandas as pd
-    >>> from sa_lib.morile import aggregate_morile, load_morile_scales, morile_matrix, score_morile
+    >>> from sa_lib.stats.morile import aggregate_morile, load_morile_scales, morile_matrix, score_morile
     >>> scales = load_morile_scales()
     >>> rows = [("ASB", ["Low"] * 5 + ["Frequent", "Low", "Full", "High"]),
     ...         ("Robbery", ["Moderate"] * 5 + ["Occasional", "High", "Partial", "Low"])]
@@ -889,7 +889,7 @@ def bar_chart(
 
     For e.g. killed or seriously injured casualties by year, or a score by
     theme.  Bars keep the row order (top to bottom when ``horizontal``).
-    Value labels use :func:`sa_lib.change.format_count` when every value is a
+    Value labels use :func:`sa_lib.stats.change.format_count` when every value is a
     whole number and one decimal place otherwise.
 
     Parameters
@@ -1080,14 +1080,14 @@ def priority_matrix_chart(
     Parameters
     ----------
     matrix : DataFrame
-        :func:`sa_lib.priorities.priority_matrix` output (``theme, volume,
+        :func:`sa_lib.stats.priorities.priority_matrix` output (``theme, volume,
         trend, perception, influence, weighted_score, rank``).
     title : str
         Chart title.
     caption : str, optional
         Small text under the chart.
     weights : mapping, optional
-        Factor -> weight, as given to :func:`~sa_lib.priorities.priority_matrix`.
+        Factor -> weight, as given to :func:`~sa_lib.stats.priorities.priority_matrix`.
         Default: the weights ``priority_matrix`` stored in ``matrix.attrs``,
         else 1 for every factor.
 
@@ -1105,7 +1105,7 @@ def priority_matrix_chart(
     Examples
     --------
     >>> import pandas as pd
-    >>> from sa_lib.priorities import priority_matrix
+    >>> from sa_lib.stats.priorities import priority_matrix
     >>> df = pd.DataFrame({"theme": ["ASB", "Domestic abuse"], "volume": [5, 3],
     ...                    "trend": [2, 4], "perception": [4, 3], "influence": [3, 5]})
     >>> chart = priority_matrix_chart(priority_matrix(df), "Priority matrix")

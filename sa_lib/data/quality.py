@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sa_lib.data.police_uk import monthly_counts
 from sa_lib.errors import OptionError
 from sa_lib.periods import Window
-from sa_lib.police_uk import monthly_counts
 
 __all__ = ["data_quality", "implausible_months", "QUALITY_COLUMNS", "DEFAULT_BOUNDS"]
 
@@ -148,7 +148,7 @@ def data_quality(
     Examples
     --------
     >>> from sa_lib.paths import DATA_DIR
-    >>> from sa_lib.police_uk import read_police_uk
+    >>> from sa_lib.data.police_uk import read_police_uk
     >>> rec = read_police_uk(DATA_DIR / "police_uk" / "maidstone", area="Maidstone")
     >>> dq = data_quality(rec)
     >>> sorted(str(m) for m in dq.loc[dq.check == "implausible_total", "month"].unique())

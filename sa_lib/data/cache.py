@@ -1,6 +1,6 @@
 """Inputs loaded once per kernel: the runner reuses kernels from notebook to notebook.
 
-A notebook run opens a fresh :class:`sa_lib.assessment.Assessment`, but loading
+A notebook run opens a fresh :class:`sa_lib.report.assessment.Assessment`, but loading
 and validating the same police.uk and partner files again would cost more than
 most notebooks' own work.  Results are kept per kernel, keyed by the files'
 paths, sizes and modification times, so a changed file is read again; callers

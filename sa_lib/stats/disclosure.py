@@ -79,7 +79,7 @@ __all__ = [
 
 AUDIENCES: tuple[str, ...] = ("official", "public")
 
-#: Columns of :func:`sa_lib.change.change_table` that are computed from the two counts.
+#: Columns of :func:`sa_lib.stats.change.change_table` that are computed from the two counts.
 CHANGE_TABLE_DERIVED_COLUMNS: tuple[str, ...] = (
     "difference",
     "pct_change",
@@ -703,7 +703,7 @@ def safe_percentage(
 def change_table_derived(
     table: pd.DataFrame, previous: str = "previous", current: str = "current"
 ) -> dict[str, tuple[str, str]]:
-    """The ``derived`` mapping for a change table (see :func:`sa_lib.change.change_table`).
+    """The ``derived`` mapping for a change table (see :func:`sa_lib.stats.change.change_table`).
 
     Every column of ``table`` named in :data:`CHANGE_TABLE_DERIVED_COLUMNS`
     (difference, pct_change, direction, small_base, p_value, significance,

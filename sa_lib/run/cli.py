@@ -23,7 +23,7 @@ EXIT_FAILURE = 1
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
-    from sa_lib.synthetic import generate_partner_data
+    from sa_lib.data.synthetic import generate_partner_data
 
     written = generate_partner_data(Path(args.out), seed=args.seed,
                                     start_year=args.start_year, end_year=args.end_year)
@@ -34,7 +34,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from sa_lib.partner import PARTNER_KINDS, validate_partner
+    from sa_lib.data.partner import PARTNER_KINDS, validate_partner
 
     if args.kind not in PARTNER_KINDS:
         raise SAError(f"--kind {args.kind!r} is not a partner data kind; choose from "
@@ -48,8 +48,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from sa_lib.parameters import load_parameters
-    from sa_lib.runner import run_assessment, run_batch
+    from sa_lib.data.parameters import load_parameters
+    from sa_lib.run.runner import run_assessment, run_batch
 
     areas = list(dict.fromkeys(args.area or []))
     own = load_parameters(Path(args.parameters)).area.code
@@ -72,7 +72,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_new_year(args: argparse.Namespace) -> int:
-    from sa_lib.parameters import new_year
+    from sa_lib.data.parameters import new_year
 
     out = new_year(Path(args.parameters), Path(args.out) if args.out else None)
     print(f"next year's parameters written to {out}")
@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _stop_on_sigterm(received: list[int]) -> object:
     """Make SIGTERM raise ``KeyboardInterrupt("SIGTERM")`` in the main thread, as Ctrl-C does.
 
-    A run then stops the same way for both (see ``sa_lib.runner``); a second
+    A run then stops the same way for both (see ``sa_lib.run.runner``); a second
     SIGTERM while it cleans up is ignored.  Returns the handler it replaced.
     """
     def handler(signum: int, frame: object) -> None:

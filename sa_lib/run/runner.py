@@ -18,7 +18,7 @@ Determinism
 -----------
 Two runs on the same inputs into the same outputs folder write the same files
 with the same bytes, except the one documented "built" line of each HTML page
-(see :mod:`sa_lib.html_report`; ``SOURCE_DATE_EPOCH`` fixes even that).  The
+(see :mod:`sa_lib.report.html`; ``SOURCE_DATE_EPOCH`` fixes even that).  The
 XLSX zip gets fixed timestamps; ``manifest.json`` holds no timings (they are in
 the run journal); the executed notebooks lose papermill's and nbclient's start
 and end times and durations, and the random id of papermill's injected cell,
@@ -45,7 +45,7 @@ refused.  The outputs folder is assumed to be used from one machine.
 
 A write that fails (disk full, folder not writable) raises
 :class:`~sa_lib.errors.OutputError`; Ctrl-C and SIGTERM (turned into an
-interrupt by ``sa_lib.cli``) raise :class:`RunInterrupted`.  Both stop every
+interrupt by ``sa_lib.run.cli``) raise :class:`RunInterrupted`.  Both stop every
 kernel, remove the staging folder, leave the previous report as it was and
 record what happened in the journal.
 """
@@ -71,11 +71,11 @@ from typing import Any, TypeVar
 import nbformat
 import pandas as pd
 
-from sa_lib.assessment import check_inputs
+from sa_lib.data.parameters import Parameters, load_parameters
 from sa_lib.errors import OutputError, SAError
-from sa_lib.html_report import combined_report, notebook_html
-from sa_lib.parameters import Parameters, load_parameters
 from sa_lib.paths import NOTEBOOKS_DIR, OUTPUTS_DIR, PROJECT_ROOT
+from sa_lib.report.assessment import check_inputs
+from sa_lib.report.html import combined_report, notebook_html
 
 __all__ = ["RunResult", "NotebookFailed", "RunInterrupted", "NotebookJob", "BatchResult",
            "run_assessment", "run_batch", "area_parameters", "report_notebooks", "notebook_jobs",
@@ -590,7 +590,7 @@ def _execute_all(jobs: list[tuple[NotebookJob, Path, str, Path]], params_file: P
                 kernels.close()
             # A notebook whose kernel was shut down mid-cell can leave nbclient waiting for
             # output that never comes: wait a little, then stop without it (the caller
-            # exits the process; see sa_lib.cli.entry).
+            # exits the process; see sa_lib.run.cli.entry).
             _join_workers(pool, seconds=STOP_WAIT)
         finally:
             quiet.setLevel(level)
@@ -930,7 +930,7 @@ def area_parameters(parameters: str | Path, area_code: str, folder: Path) -> Pat
     """
     import yaml
 
-    from sa_lib.geography import load_csp_lookup
+    from sa_lib.data.geography import load_csp_lookup
 
     params = load_parameters(_absolute(parameters))
     lk = load_csp_lookup()
@@ -953,7 +953,7 @@ def _absolute(path: str | Path) -> Path:
 
 
 def _slug(text: str) -> str:
-    from sa_lib.report import file_slug
+    from sa_lib.report.publish import file_slug
 
     return file_slug(text)
 

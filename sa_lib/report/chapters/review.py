@@ -1,9 +1,9 @@
-"""Chapter 4: review of last year's priorities, mixed into :class:`sa_lib.assessment.Assessment`.
+"""Chapter 4: review of last year's priorities, mixed into :class:`sa_lib.report.assessment.Assessment`.
 
 The action-plan return gives each indicator's yearly value and target (met /
-not met / no data, :func:`sa_lib.review.target_status`).  Indicators that the
+not met / no data, :func:`sa_lib.stats.review.target_status`).  Indicators that the
 parameters file links to a monthly measure (``review.indicators``) also get SPC
-assurance against a monthly target (:func:`sa_lib.review.review_priorities`).
+assurance against a monthly target (:func:`sa_lib.stats.review.review_priorities`).
 """
 
 from __future__ import annotations
@@ -13,16 +13,17 @@ from functools import cached_property
 import pandas as pd
 from IPython.display import Markdown
 
-from sa_lib.chapter_themes import SYNTHETIC_LABEL, SYNTHETIC_NOTE, TableSpec
-from sa_lib.charts import Chart, spc_chart
+from sa_lib.data.measures import PARTNER_MEASURES
+from sa_lib.data.parameters import Parameters
 from sa_lib.errors import OptionError
-from sa_lib.measures import PARTNER_MEASURES, monthly_measure
-from sa_lib.parameters import Parameters
 from sa_lib.periods import Window, rolling_window
-from sa_lib.report import file_slug as _slug
-from sa_lib.report import markdown_escape
-from sa_lib.review import review_priorities, review_sentence
-from sa_lib.spc import xmr
+from sa_lib.report.chapters.themes import SYNTHETIC_LABEL, SYNTHETIC_NOTE, TableSpec
+from sa_lib.report.charts import Chart, spc_chart
+from sa_lib.report.publish import file_slug as _slug
+from sa_lib.report.publish import markdown_escape
+from sa_lib.stats.observations import monthly_measure
+from sa_lib.stats.review import review_priorities, review_sentence
+from sa_lib.stats.spc import xmr
 
 __all__: list[str] = []
 
@@ -154,6 +155,6 @@ class _ReviewChapter:
                       target=target)
             out.append((f"review_{_slug(row.indicator)}", spc_chart(
                 spc, f"{row.indicator}{label}, {self.review_spc_window.label}", "Per month",
-                caption="Source: " + ("SYNTHETIC partner data (sa_lib.synthetic), not real"
+                caption="Source: " + ("SYNTHETIC partner data (sa_lib.data.synthetic), not real"
                                       if self._synthetic() else "partner returns"))))
         return out

@@ -99,7 +99,7 @@ class ThemeParameters(_Strict):
     @field_validator("crime_types")
     @classmethod
     def _known_crime_types(cls, v: list[str]) -> list[str]:
-        from sa_lib.police_uk import CRIME_TYPES
+        from sa_lib.data.police_uk import CRIME_TYPES
 
         bad = [c for c in v if c not in CRIME_TYPES]
         if bad:
@@ -121,8 +121,8 @@ class ThresholdParameters(_Strict):
 
 
 def _check_measures(v: list[str], police: bool) -> list[str]:
-    from sa_lib.measures import PARTNER_MEASURES
-    from sa_lib.police_uk import CRIME_TYPES
+    from sa_lib.data.measures import PARTNER_MEASURES
+    from sa_lib.data.police_uk import CRIME_TYPES
 
     known = list(PARTNER_MEASURES) + (list(CRIME_TYPES) + [TOTAL_CRIME] if police else [])
     bad = [m for m in v if m not in known]
