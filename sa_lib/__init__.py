@@ -1,7 +1,17 @@
 """sa_lib: the tested helper library behind the Strategic Assessment Workbook.
 
-One module per concept; everything a notebook needs is re-exported here, so
-``import sa_lib as sa`` is the only import a notebook makes.
+The library is layered; data flows one way and nothing imports upwards:
+
+* foundation: :mod:`sa_lib.errors`, :mod:`sa_lib.paths`, :mod:`sa_lib.periods`;
+* :mod:`sa_lib.data`: loaders that validate input files and return tidy frames;
+* :mod:`sa_lib.stats`: pure analysis, DataFrame in and DataFrame out (no file IO);
+* :mod:`sa_lib.report`: the chapters, charts and publishing that notebooks call;
+* :mod:`sa_lib.run`: the runner and the ``sa`` command line.
+
+Everything a notebook needs is re-exported here, so ``import sa_lib as sa`` is
+the only import a notebook makes.  The re-exports are lazy (PEP 562): a name's
+module is imported on first use, so ``import sa_lib`` stays quick and a script
+that only needs :func:`xmr` never loads the runner, the widgets or the generator.
 
 >>> import sa_lib as sa
 >>> sa.rolling_window("2016-10").label
@@ -10,174 +20,112 @@ One module per concept; everything a notebook needs is re-exported here, so
 
 from __future__ import annotations
 
-from sa_lib.data.geography import Area, load_csp_lookup, load_lsoa_lookup, resolve_area
-from sa_lib.data.home_office import (
-    TOTAL_RECORDED_CRIME,
-    area_population,
-    csp_rates,
-    population_year,
-    read_csp_recorded_crime,
-    read_population,
-)
-from sa_lib.data.measures import (
-    PARTNER_MEASURES,
-    MeasureSpec,
-    find_partner_files,
-    load_partner_data,
-)
-from sa_lib.data.partner import (
-    PARTNER_KINDS,
-    PartnerColumn,
-    PartnerSchema,
-    pseudonymise,
-    read_partner,
-    validate_partner,
-    write_templates,
-)
-from sa_lib.data.police_uk import (
-    CRIME_TYPES,
-    POLICE_UK_COLUMNS,
-    find_street_files,
-    load_report,
-    monthly_counts,
-    read_police_uk,
-)
-from sa_lib.data.quality import data_quality, implausible_months
-from sa_lib.data.synthetic import GENERATOR_VERSION, MORILE_THEMES, generate_partner_data
-from sa_lib.errors import (
-    DataValidationError,
-    MoRiLEError,
-    OptionError,
-    ParameterError,
-    Problem,
-    SAError,
-)
-from sa_lib.paths import DATA_DIR, OUTPUTS_DIR, PARAMETERS_DIR, PROJECT_ROOT
-from sa_lib.periods import (
-    Window,
-    calendar_year,
-    financial_year,
-    missing_months,
-    month_window,
-    previous_window,
-    rolling_window,
-    window_totals,
-    year_to_date,
-)
-from sa_lib.report.assessment import Assessment, check_inputs, open_assessment
-from sa_lib.report.chapters.themes import SYNTHETIC_LABEL, TableSpec, variation_phrase
-from sa_lib.report.charts import SPC_COLOURS, Chart, spc_chart
-from sa_lib.report.explore import (
-    Explorer,
-    ExploreView,
-    explore_areas,
-    explore_records,
-    explore_view,
-    explorer,
-)
-from sa_lib.stats.change import (
-    NOT_SIGNIFICANT,
-    SIGNIFICANT,
-    Change,
-    change_sentence,
-    change_significance,
-    change_table,
-    compare_windows,
-    format_count,
-    format_pct,
-    pct_change,
-)
-from sa_lib.stats.disclosure import (
-    CHANGE_TABLE_DERIVED_COLUMNS,
-    apply_suppression,
-    change_table_derived,
-    check_disclosure,
-    render_table,
-    safe_percentage,
-    suppress,
-    suppression_mask,
-)
-from sa_lib.stats.morile import (
-    DEFAULT_MORILE_SCALES,
-    MoRiLEScale,
-    MoRiLEScales,
-    aggregate_morile,
-    load_morile_scales,
-    morile_matrix,
-    rank_stability,
-    read_morile_sheets,
-    score_morile,
-    validate_morile_scores,
-)
-from sa_lib.stats.observations import (
-    measure_window_values,
-    monthly_measure,
-    partner_observations,
-)
-from sa_lib.stats.priorities import (
-    PRIORITY_FACTORS,
-    RECOMMENDATIONS,
-    priority_matrix,
-    recommend_priorities,
-    trend_score,
-    volume_score,
-)
-from sa_lib.stats.repeat import flag_repeats, repeat_definition, repeat_victim_rate
-from sa_lib.stats.review import (
-    ASSURANCE_RESULTS,
-    MIN_SPC_POINTS,
-    PLAN_COLUMNS,
-    TARGET_STATUSES,
-    review_priorities,
-    review_sentence,
-    review_summary,
-    target_assurance,
-    target_status,
-)
-from sa_lib.stats.spc import POINT_TYPES, spc_summary, xmr
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    # notebooks
-    "explorer", "Explorer", "ExploreView", "explore_records", "explore_areas", "explore_view",
-    "Assessment", "open_assessment", "check_inputs", "TableSpec", "SYNTHETIC_LABEL", "variation_phrase",
-    # errors
-    "SAError", "OptionError", "ParameterError", "DataValidationError", "MoRiLEError", "Problem",
-    # paths
-    "PROJECT_ROOT", "DATA_DIR", "PARAMETERS_DIR", "OUTPUTS_DIR",
-    # periods
-    "Window", "rolling_window", "previous_window", "financial_year", "calendar_year",
-    "year_to_date", "month_window", "missing_months", "window_totals",
-    # change
-    "Change", "pct_change", "format_count", "format_pct", "change_significance",
-    "change_sentence", "change_table", "compare_windows", "SIGNIFICANT", "NOT_SIGNIFICANT",
-    # repeat victimisation
-    "repeat_victim_rate", "flag_repeats", "repeat_definition",
-    # SPC
-    "xmr", "spc_summary", "POINT_TYPES", "Chart", "spc_chart", "SPC_COLOURS",
-    # MoRiLE
-    "MoRiLEScale", "MoRiLEScales", "DEFAULT_MORILE_SCALES", "load_morile_scales",
-    "validate_morile_scores", "read_morile_sheets", "score_morile", "aggregate_morile",
-    "rank_stability", "morile_matrix",
-    # priorities
-    "PRIORITY_FACTORS", "RECOMMENDATIONS", "priority_matrix", "volume_score", "trend_score",
-    "recommend_priorities",
-    # review of last year's priorities
-    "target_status", "target_assurance", "review_priorities", "review_summary",
-    "review_sentence", "TARGET_STATUSES", "ASSURANCE_RESULTS", "MIN_SPC_POINTS", "PLAN_COLUMNS",
-    # disclosure control
-    "suppress", "suppression_mask", "apply_suppression", "render_table", "safe_percentage",
-    "check_disclosure", "change_table_derived", "CHANGE_TABLE_DERIVED_COLUMNS",
-    # data
-    "Area", "resolve_area", "load_lsoa_lookup", "load_csp_lookup",
-    "POLICE_UK_COLUMNS", "CRIME_TYPES", "find_street_files", "read_police_uk", "load_report",
-    "monthly_counts", "data_quality", "implausible_months",
-    "TOTAL_RECORDED_CRIME", "read_csp_recorded_crime", "read_population", "population_year",
-    "area_population", "csp_rates",
-    "PARTNER_KINDS", "PartnerColumn", "PartnerSchema", "read_partner", "validate_partner",
-    "pseudonymise", "write_templates",
-    "generate_partner_data", "GENERATOR_VERSION", "MORILE_THEMES",
-    "PARTNER_MEASURES", "MeasureSpec", "find_partner_files", "load_partner_data",
-    "partner_observations", "measure_window_values", "monthly_measure",
-]
+#: Public name -> the module that defines it, grouped by layer.
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "sa_lib.errors": (
+        "DataValidationError", "MoRiLEError", "OptionError", "ParameterError", "Problem", "SAError",
+    ),
+    "sa_lib.paths": (
+        "DATA_DIR", "OUTPUTS_DIR", "PARAMETERS_DIR", "PROJECT_ROOT",
+    ),
+    "sa_lib.periods": (
+        "Window", "calendar_year", "financial_year", "missing_months", "month_window",
+        "previous_window", "rolling_window", "window_totals", "year_to_date",
+    ),
+    "sa_lib.data.geography": (
+        "Area", "load_csp_lookup", "load_lsoa_lookup", "resolve_area",
+    ),
+    "sa_lib.data.home_office": (
+        "TOTAL_RECORDED_CRIME", "area_population", "csp_rates", "population_year",
+        "read_csp_recorded_crime", "read_population",
+    ),
+    "sa_lib.data.inputs": (
+        "check_inputs",
+    ),
+    "sa_lib.data.measures": (
+        "PARTNER_MEASURES", "MeasureSpec", "find_partner_files", "load_partner_data",
+    ),
+    "sa_lib.data.partner": (
+        "PARTNER_KINDS", "PartnerColumn", "PartnerSchema", "pseudonymise", "read_partner",
+        "validate_partner", "write_templates",
+    ),
+    "sa_lib.data.police_uk": (
+        "CRIME_TYPES", "POLICE_UK_COLUMNS", "find_street_files", "load_report", "monthly_counts",
+        "read_police_uk",
+    ),
+    "sa_lib.data.quality": (
+        "data_quality", "implausible_months",
+    ),
+    "sa_lib.data.synthetic": (
+        "GENERATOR_VERSION", "MORILE_THEMES", "generate_partner_data",
+    ),
+    "sa_lib.stats.change": (
+        "NOT_SIGNIFICANT", "SIGNIFICANT", "Change", "change_sentence", "change_significance",
+        "change_table", "compare_windows", "format_count", "format_pct", "pct_change",
+    ),
+    "sa_lib.stats.disclosure": (
+        "CHANGE_TABLE_DERIVED_COLUMNS", "apply_suppression", "change_table_derived",
+        "check_disclosure", "render_table", "safe_percentage", "suppress", "suppression_mask",
+    ),
+    "sa_lib.stats.morile": (
+        "DEFAULT_MORILE_SCALES", "MoRiLEScale", "MoRiLEScales", "aggregate_morile",
+        "load_morile_scales", "morile_matrix", "rank_stability", "read_morile_sheets",
+        "score_morile", "validate_morile_scores",
+    ),
+    "sa_lib.stats.observations": (
+        "measure_window_values", "monthly_measure", "partner_observations",
+    ),
+    "sa_lib.stats.priorities": (
+        "PRIORITY_FACTORS", "RECOMMENDATIONS", "priority_matrix", "recommend_priorities",
+        "trend_score", "volume_score",
+    ),
+    "sa_lib.stats.repeat": (
+        "flag_repeats", "repeat_definition", "repeat_victim_rate",
+    ),
+    "sa_lib.stats.review": (
+        "ASSURANCE_RESULTS", "MIN_SPC_POINTS", "PLAN_COLUMNS", "TARGET_STATUSES",
+        "review_priorities", "review_sentence", "review_summary", "target_assurance",
+        "target_status",
+    ),
+    "sa_lib.stats.spc": (
+        "POINT_TYPES", "spc_summary", "xmr",
+    ),
+    "sa_lib.report.assessment": (
+        "Assessment", "open_assessment",
+    ),
+    "sa_lib.report.chapters.common": (
+        "SYNTHETIC_LABEL", "TableSpec", "variation_phrase",
+    ),
+    "sa_lib.report.charts": (
+        "SPC_COLOURS", "Chart", "spc_chart",
+    ),
+    "sa_lib.report.context": (
+        "AssessmentContext",
+    ),
+    "sa_lib.report.explore": (
+        "Explorer", "ExploreView", "explore_areas", "explore_records", "explore_view", "explorer",
+    ),
+}
+
+_MODULE_OF: dict[str, str] = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = list(_MODULE_OF)
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use (PEP 562) and cache the name here."""
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sa_lib' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -104,7 +104,7 @@ def _poisson_p(prev: float, cur: float) -> float:
 
 # --------------------------------------------------------------------------- chapter 2
 def test_crime_change_table_against_raw_police_uk(ctx, police: pd.DataFrame) -> None:
-    t = ctx.crime_change_table()
+    t = ctx.crime.crime_change_table()
     prev, cur = _window_sum(police, PREV_MONTHS), _window_sum(police, CUR_MONTHS)
     assert list(t.columns[1:3]) == ["Jan 24 – Apr 24", "Jan 25 – Apr 25"]
     assert set(t["crime type"]) == set(prev.index)
@@ -127,20 +127,20 @@ def test_population_from_ons_file() -> None:
 
 
 def test_crime_rates_per_1000(ctx, police: pd.DataFrame) -> None:
-    r = ctx.crime_rates()
+    r = ctx.crime.crime_rates()
     assert r.attrs["population"] == POPULATION_2024 and r.attrs["population_year"] == 2024
     prev, cur = _window_sum(police, PREV_MONTHS), _window_sum(police, CUR_MONTHS)
     for name, p_rate, c_rate in r.itertuples(index=False):
         assert p_rate == pytest.approx(round(1000 * prev[name] / POPULATION_2024, 2), abs=1e-9)
         assert c_rate == pytest.approx(round(1000 * cur[name] / POPULATION_2024, 2), abs=1e-9)
-    assert "187,767" in ctx.crime_rates_note()
+    assert "187,767" in ctx.crime.crime_rates_note()
 
 
 def test_type_spc_table_limits_by_hand(ctx, police: pd.DataFrame) -> None:
     year = police.loc[YEAR_2025]
     totals = year.sum().sort_values(ascending=False, kind="stable")
     major = [t for t, n in totals.items() if n >= 0.05 * totals.sum()]
-    t = ctx.type_spc_table()
+    t = ctx.crime.type_spc_table()
     assert list(t["crime type"]) == major
     screened = 0
     for row in t.itertuples(index=False):
@@ -155,7 +155,7 @@ def test_type_spc_table_limits_by_hand(ctx, police: pd.DataFrame) -> None:
 
 # --------------------------------------------------------------------------- chapter 3
 def test_theme_partner_change_violence_and_domestic_abuse(ctx, raw_da, da_repeats) -> None:
-    ch = ctx.theme_partner_change("Violence and domestic abuse").set_index("measure")
+    ch = ctx.themes.theme_partner_change("Violence and domestic abuse").set_index("measure")
     by_year = {y: [r for r in raw_da if r["date"][:4] == y] for y in ("2024", "2025")}
     oss = _rows("synthetic_one_stop_shop.csv")
     expected_counts = {
@@ -188,7 +188,7 @@ def test_theme_partner_change_violence_and_domestic_abuse(ctx, raw_da, da_repeat
 
 
 def test_partner_rates_table_cases_and_base(ctx, raw_da, da_repeats) -> None:
-    specs = {s.name: s for s in ctx.theme_partner_tables("Violence and domestic abuse")}
+    specs = {s.name: s for s in ctx.themes.theme_partner_tables("Violence and domestic abuse")}
     df = specs["theme_violence_and_domestic_abuse_partner_rates"].df
     df = df[df["measure"] == "Domestic abuse repeat rate"].set_index("window")
     for y, label in (("2024", "Jan 24 – Dec 24"), ("2025", "Jan 25 – Dec 25")):
@@ -200,7 +200,7 @@ def test_partner_rates_table_cases_and_base(ctx, raw_da, da_repeats) -> None:
 
 
 def test_repeat_victim_table_brute_force(ctx, raw_da, da_repeats) -> None:
-    t = ctx.repeat_victim_table().df.set_index("risk level")
+    t = ctx.themes.repeat_victim_table().df.set_index("risk level")
     counted = [r for r in raw_da if r["date"][:4] == "2025"]
     groups = {"all": counted, **{lvl: [r for r in counted if r["risk_level"] == lvl]
                                  for lvl in ("standard", "medium", "high")}}
@@ -252,7 +252,7 @@ def _expected_review() -> pd.DataFrame:
 
 
 def test_review_table_statuses_from_action_plan(ctx) -> None:
-    specs = ctx.review_tables()
+    specs = ctx.review.review_tables()
     assert len(specs) == 1
     got = specs[0].df.reset_index(drop=True)
     exp = _expected_review()
@@ -289,7 +289,7 @@ def test_review_spc_assurance_by_hand(ctx, raw_da, da_repeats) -> None:
     }
     plan_dir = {r["indicator"]: r["direction"] for r in _rows("synthetic_action_plan.csv")}
     targets = yaml.safe_load((PARAMETERS_DIR / "2025.yaml").read_text())["review"]["indicators"]
-    got = ctx.review_tables()[0].df.set_index("indicator")["SPC assurance"]
+    got = ctx.review.review_tables()[0].df.set_index("indicator")["SPC assurance"]
     for ind, values in series.items():
         _, lo, hi, _ = _xmr_limits(values)
         target = targets[ind]["monthly_target"]
@@ -307,7 +307,7 @@ def test_review_spc_assurance_by_hand(ctx, raw_da, da_repeats) -> None:
 
 # --------------------------------------------------------------------------- chapter 5
 def test_morile_table_rank_order(ctx) -> None:
-    df = ctx.morile_table().df
+    df = ctx.priorities.morile_table().df
     assert list(df["rank"]) == list(range(1, len(df) + 1))
     scores = list(df["priority score"])
     assert scores == sorted(scores, reverse=True)
@@ -322,7 +322,7 @@ def test_morile_table_rank_order(ctx) -> None:
 
 
 def test_priority_scores_volumes(ctx, raw_da, police: pd.DataFrame) -> None:
-    s = ctx.priority_scores.set_index("theme")
+    s = ctx.priorities.priority_scores.set_index("theme")
     da_2025 = sum(r["date"][:4] == "2025" for r in raw_da)
     assert s.loc["Domestic abuse", "volume basis"] == f"{da_2025:,} in Jan 25 – Dec 25"
     # Volume = quintile of the measured themes' counts: ceil(5 * r / n), r = themes at or below.
@@ -350,10 +350,10 @@ def test_priority_scores_volumes(ctx, raw_da, police: pd.DataFrame) -> None:
 
 
 def test_recommendations(ctx) -> None:
-    r = ctx.recommendations
+    r = ctx.priorities.recommendations
     n = ctx.params.priorities.n_priorities
-    morile = ctx.morile_table().df.set_index("theme")["rank"]
-    matrix = ctx.priority_ranked.set_index("theme")["rank"]
+    morile = ctx.priorities.morile_table().df.set_index("theme")["rank"]
+    matrix = ctx.priorities.priority_ranked.set_index("theme")["rank"]
     assert (r["morile_rank"].to_numpy() == morile[r["theme"]].to_numpy()).all()
     assert (r["matrix_rank"].to_numpy() == matrix[r["theme"]].to_numpy()).all()
     np.testing.assert_allclose(r["mean_rank"], (r["morile_rank"] + r["matrix_rank"]) / 2)
@@ -374,14 +374,14 @@ def test_recommendations(ctx) -> None:
 
 
 def test_key_findings_numbers_and_priorities(ctx, police: pd.DataFrame) -> None:
-    text = ctx.key_findings().data.replace("\\", "")
+    text = ctx.summary.key_findings().data.replace("\\", "")
     prev, cur = _window_sum(police, PREV_MONTHS)[TOTAL], _window_sum(police, CUR_MONTHS)[TOTAL]
     pct = abs(100 * (cur - prev) / prev)
     sentence = (f"Total crime (excluding ASB) {'decreased' if cur < prev else 'increased'} by "
                 f"{pct:.1f}% (from {prev:,} to {cur:,} offences, {abs(cur - prev):,} "
                 f"{'fewer' if cur < prev else 'more'})")
     assert sentence in text
-    r = ctx.recommendations
+    r = ctx.priorities.recommendations
     for theme in r.loc[r["recommendation"] == "priority", "theme"]:
         assert f"**{theme}**" in text, theme
     for theme in r.loc[r["recommendation"] == "cross-cutting theme", "theme"]:
@@ -391,9 +391,9 @@ def test_key_findings_numbers_and_priorities(ctx, police: pd.DataFrame) -> None:
 
 # --------------------------------------------------------------------------- labelling
 def _synthetic_specs(ctx) -> list:
-    specs = [s for t in ctx.params.themes for s in ctx.theme_partner_tables(t.name)]
-    return specs + ctx.review_tables() + [ctx.morile_table(), ctx.partner_sources_table(),
-                                          ctx.priority_matrix_table()]
+    specs = [s for t in ctx.params.themes for s in ctx.themes.theme_partner_tables(t.name)]
+    return specs + ctx.review.review_tables() + [ctx.priorities.morile_table(), ctx.sources.partner_sources_table(),
+                                          ctx.priorities.priority_matrix_table()]
 
 
 def test_synthetic_tables_say_so(ctx) -> None:
@@ -405,8 +405,8 @@ def test_synthetic_tables_say_so(ctx) -> None:
 
 
 def test_synthetic_charts_say_so(ctx) -> None:
-    charts = [c for t in ctx.params.themes for c in ctx.theme_partner_charts(t.name)]
-    charts += ctx.review_charts() + [("morile_heatmap", ctx.morile_heatmap_chart())]
+    charts = [c for t in ctx.params.themes for c in ctx.themes.theme_partner_charts(t.name)]
+    charts += ctx.review.review_charts() + [("morile_heatmap", ctx.priorities.morile_heatmap_chart())]
     try:
         assert len(charts) >= 10
         for name, c in charts:
@@ -420,10 +420,10 @@ def test_synthetic_charts_say_so(ctx) -> None:
 @pytest.mark.parametrize("what", ["recommendations_table", "priority_matrix_chart"])
 def test_other_synthetic_outputs_say_so(ctx, what: str) -> None:
     if what == "recommendations_table":
-        s = ctx.recommendations_table()
+        s = ctx.priorities.recommendations_table()
         text = s.title + s.note
     else:
-        c = ctx.priority_matrix_chart()
+        c = ctx.priorities.priority_matrix_chart()
         text = " ".join(a.get_title(loc="left") for a in c.figure.axes) + c.alt_text + \
             " ".join(t.get_text() for t in c.figure.texts + c.figure.axes[0].texts)
         plt.close(c.figure)
@@ -431,11 +431,11 @@ def test_other_synthetic_outputs_say_so(ctx, what: str) -> None:
 
 
 def test_police_only_tables_are_not_labelled_synthetic(ctx) -> None:
-    specs = [s for t in ctx.params.themes for s in ctx.theme_crime_tables(t.name)]
+    specs = [s for t in ctx.params.themes for s in ctx.themes.theme_crime_tables(t.name)]
     assert len(specs) == 5
     for s in specs:
         assert "SYNTHETIC" not in s.title and "SYNTHETIC" not in s.note, s.name
-    c = ctx.monthly_spc_chart()
+    c = ctx.crime.monthly_spc_chart()
     try:
         assert "SYNTHETIC" not in c.figure.axes[0].get_title(loc="left") + c.alt_text
     finally:
@@ -457,7 +457,7 @@ def _count_cells(df: pd.DataFrame, columns: list[str]) -> list[float]:
 def test_public_publisher_withholds_confidential_and_small_counts(ctx, tmp_path: Path) -> None:
     pub = Publisher(tmp_path, audience="public", threshold=ctx.params.thresholds.disclosure)
     specs = [s for t in ctx.params.themes
-             for s in ctx.theme_partner_tables(t.name) + ctx.theme_crime_tables(t.name)]
+             for s in ctx.themes.theme_partner_tables(t.name) + ctx.themes.theme_crime_tables(t.name)]
     confidential = [s for s in specs if s.confidential]
     assert [s.name for s in confidential] == ["domestic_abuse_repeat_victims"]
     for s in specs:
@@ -474,7 +474,7 @@ def test_public_publisher_withholds_confidential_and_small_counts(ctx, tmp_path:
 
 
 def test_public_publisher_suppresses_a_small_count(ctx, tmp_path: Path) -> None:
-    spec = ctx.theme_partner_tables("Violence and domestic abuse")[0]
+    spec = ctx.themes.theme_partner_tables("Violence and domestic abuse")[0]
     df = spec.df.copy()
     prev_col, cur_col = df.attrs["count_columns"]
     df[prev_col] = df[prev_col].astype("Int64")
@@ -550,7 +550,7 @@ def test_public_prose_never_quotes_a_small_count(tmp_path: Path, police: pd.Data
     prev, cur = _window_sum(police, PREV_MONTHS), _window_sum(police, CUR_MONTHS)
     small = {t for t in prev.index if 0 < prev[t] < 30 or 0 < cur[t] < 30}
     assert "Bicycle theft" in small
-    ch = pub.crime_change().set_index("category")
+    ch = pub.crime.crime_change().set_index("category")
     # With any type hidden, the total less the other types would give it back: withheld too.
     withheld = small | {TOTAL}
     for t in prev.index:
@@ -558,6 +558,6 @@ def test_public_prose_never_quotes_a_small_count(tmp_path: Path, police: pd.Data
         assert quoted == (t not in withheld), t
         assert bool(ch.loc[t, "small_count"]) == (t in withheld), t
     assert "withheld in the public report" in ch.loc[TOTAL, "sentence"]
-    text = pub.key_findings().data.replace("\\", "")
+    text = pub.summary.key_findings().data.replace("\\", "")
     for t in small:
         assert f"{t} ({prev[t]:,} → {cur[t]:,})" not in text, t

@@ -10,7 +10,7 @@ import yaml
 
 import sa_lib as sa
 from sa_lib.paths import PARAMETERS_DIR
-from sa_lib.report.chapters.crime import redact_small_counts
+from sa_lib.report.chapters.common import redact_small_counts
 
 
 def _params_with_threshold(tmp_path: Path, threshold: int) -> Path:
@@ -36,11 +36,11 @@ def test_public_prose_quotes_no_count_below_the_threshold(tmp_path: Path) -> Non
     params = _params_with_threshold(tmp_path, 40)
     public = sa.open_assessment(params, audience="public")
     official = sa.open_assessment(params, audience="official")
-    texts = [public.crime_change_text().data, public.key_findings().data,
-             public.theme_crime_text("Acquisitive crime").data]
+    texts = [public.crime.crime_change_text().data, public.summary.key_findings().data,
+             public.themes.theme_crime_text("Acquisitive crime").data]
     for text in texts:
         assert not re.search(r"from 33 to 28|from 25 to 24|\(33 → 28\)|\(25 → 24\)", text), text
-    assert "Robbery: fewer than 40" in public.theme_crime_text("Acquisitive crime").data \
-        or "Robbery" not in public.theme_crime_text("Acquisitive crime").data
-    official_text = official.crime_change_table()
+    assert "Robbery: fewer than 40" in public.themes.theme_crime_text("Acquisitive crime").data \
+        or "Robbery" not in public.themes.theme_crime_text("Acquisitive crime").data
+    official_text = official.crime.crime_change_table()
     assert {33, 28} <= set(official_text.iloc[:, 1:3].to_numpy().ravel())

@@ -1,4 +1,4 @@
-"""Chapter 2: total recorded crime, mixed into :class:`sa_lib.report.assessment.Assessment`.
+"""Chapter 2: total recorded crime.
 
 The change table for every crime type, the rate per 1,000 residents, SPC of the
 monthly total and of each major crime type, and the comparison with every CSP
@@ -7,6 +7,7 @@ in England and Wales (rate, rank and funnel plot).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
 
 import pandas as pd
@@ -20,36 +21,30 @@ from sa_lib.data.home_office import (
     read_csp_recorded_crime,
     read_population,
 )
-from sa_lib.data.parameters import TOTAL_CRIME, Parameters
+from sa_lib.data.parameters import TOTAL_CRIME
+from sa_lib.report.chapters.common import (
+    ASB,
+    change_sums,
+    change_table_layout,
+    redact_small_counts,
+    variation_phrase,
+    with_significance,
+)
 from sa_lib.report.charts import Chart, funnel_chart, spc_chart
+from sa_lib.report.context import AssessmentContext
 from sa_lib.report.publish import file_slug as _slug
 from sa_lib.report.publish import markdown_escape
-from sa_lib.stats.change import NOT_COMPARED, compare_windows, format_count
+from sa_lib.stats.change import compare_windows, format_count
 from sa_lib.stats.spc import spc_summary, xmr
 
-__all__: list[str] = []
-
-ASB = "Anti-social behaviour"
+__all__ = ["CrimeChapter"]
 
 
-def _with_total(counts: pd.DataFrame) -> pd.DataFrame:
-    """Monthly counts plus a 'Total crime (excluding ASB)' series."""
-    crimes = counts[counts["crime_type"] != ASB]
-    total = crimes.groupby(["month", "area"], as_index=False)["count"].sum()
-    return pd.concat([total.assign(crime_type=TOTAL_CRIME), counts], ignore_index=True)
+@dataclass
+class CrimeChapter:
+    """Chapter 2 (total recorded crime), built on the shared context."""
 
-
-class _CrimeChapter:
-    """Chapter 2 (total recorded crime) methods, mixed into :class:`Assessment`."""
-
-    params: Parameters
-    counts: pd.DataFrame
-    quality: pd.DataFrame
-
-    @cached_property
-    def counts_with_total(self) -> pd.DataFrame:
-        """Monthly counts plus the "Total crime (excluding ASB)" series (built once)."""
-        return _with_total(self.counts)
+    ctx: AssessmentContext
 
     def crime_change(self) -> pd.DataFrame:
         """Change for every crime type, current vs previous comparison window."""
@@ -58,41 +53,22 @@ class _CrimeChapter:
     @cached_property
     def _crime_change(self) -> pd.DataFrame:
         # Computed once per notebook: chapter 2, the rates and the key findings all use it.
-        c = self.counts_with_total
-        out = compare_windows(c, self.params.current_window, self.params.previous_window,
-                                by="crime_type", min_base=self.params.thresholds.small_base,
-                                alpha=self.params.thresholds.significance, sort_by="input",
+        c = self.ctx.counts_with_total
+        out = compare_windows(c, self.ctx.params.current_window, self.ctx.params.previous_window,
+                                by="crime_type", min_base=self.ctx.params.thresholds.small_base,
+                                alpha=self.ctx.params.thresholds.significance, sort_by="input",
                                 withhold_incomplete=True,
                                 unit={ASB: "incidents", "default": "offences"})
         # The total first, then the crime types alphabetically.
         out = out.sort_values("category", key=lambda k: k.ne(TOTAL_CRIME), kind="stable") \
             .reset_index(drop=True)
-        return redact_small_counts(out, self.publish.is_public,  # type: ignore[attr-defined]
-                                   self.params.thresholds.disclosure,
+        return redact_small_counts(out, self.ctx.publish.is_public,
+                                   self.ctx.params.thresholds.disclosure,
                                    sums=change_sums(out["category"]))
 
     def crime_change_table(self) -> pd.DataFrame:
         """The change table as published (rounded only for display)."""
-        return self.crime_change_table_from(self.crime_change())
-
-    def crime_change_table_from(self, t: pd.DataFrame) -> pd.DataFrame:
-        """A :func:`compare_windows` result in the published layout."""
-        prev, cur = self.params.previous_window.label, self.params.current_window.label
-        out = pd.DataFrame({
-            "crime type": t["category"],
-            prev: t["previous"],
-            cur: t["current"],
-            "difference": t["difference"],
-            "% change": t["pct_change"].round(1),
-            "significance": t["significance"],
-        })
-        out.attrs["count_columns"] = [prev, cur]
-        out.attrs["derived"] = {c: [prev, cur] for c in ("difference", "% change", "significance")}
-        # The total row adds up the rows below it: without this, a hidden small count
-        # could be worked out as the total minus the visible rows.
-        out.attrs["label_column"] = "crime type"
-        out.attrs["sums"] = change_sums(t["category"])
-        return out
+        return change_table_layout(self.crime_change(), self.ctx.params)
 
     def crime_change_text(self, n_movers: int = 3) -> Markdown:
         """Sentences for the total and the largest movers, with data caveats first.
@@ -101,9 +77,9 @@ class _CrimeChapter:
         the sentence says which months are missing (see ``compare_windows``).
         """
         t = self.crime_change()
-        cur, prev = self.params.current_window, self.params.previous_window
+        cur, prev = self.ctx.params.current_window, self.ctx.params.previous_window
         head = []
-        flagged = self.quality[self.quality["check"] == "implausible_total"]
+        flagged = self.ctx.quality[self.ctx.quality["check"] == "implausible_total"]
         bad = [m for m in flagged["month"] if cur.start <= m <= cur.end or prev.start <= m <= prev.end]
         if bad:
             head.append("**Caution:** " + ", ".join(f"{m:%b %Y}" for m in bad) +
@@ -118,52 +94,50 @@ class _CrimeChapter:
 
     def monthly_spc(self, crime_type: str = TOTAL_CRIME) -> pd.DataFrame:
         """XmR over the review window's months for one series (total or a crime type)."""
-        c = self.counts_with_total
-        w = self.params.review_window
+        c = self.ctx.counts_with_total
+        w = self.ctx.params.review_window
         series = c[(c["crime_type"] == crime_type) & (c["month"] >= w.start) & (c["month"] <= w.end)]
-        improvement = self.params.improvement.get(crime_type, "decrease")
-        rebase = self.params.rebase.get(crime_type)
+        improvement = self.ctx.params.improvement.get(crime_type, "decrease")
+        rebase = self.ctx.params.rebase.get(crime_type)
         return xmr(series, value="count", date="month", improvement=improvement, rebase=rebase)
 
     def monthly_spc_chart(self, crime_type: str = TOTAL_CRIME) -> Chart:
         """The SPC chart of :meth:`monthly_spc`."""
         return spc_chart(self.monthly_spc(crime_type),
-                         f"{crime_type}, {self.params.area.name}, {self.params.review_window.label}",
+                         f"{crime_type}, {self.ctx.params.area.name}, {self.ctx.params.review_window.label}",
                          "Records per month", caption="Source: data.police.uk (OGL v3.0)")
 
     def major_crime_types(self, share: float = 0.05) -> list[str]:
         """Crime types (and ASB) with at least ``share`` of all records in the review window."""
-        w = self.params.review_window
-        c = self.counts[(self.counts["month"] >= w.start) & (self.counts["month"] <= w.end)]
+        w = self.ctx.params.review_window
+        c = self.ctx.counts[(self.ctx.counts["month"] >= w.start) & (self.ctx.counts["month"] <= w.end)]
         totals = c.groupby("crime_type")["count"].sum().sort_values(ascending=False, kind="stable")
         return [t for t, n in totals.items() if n >= share * totals.sum()]
 
     def type_spc(self) -> pd.DataFrame:
         """XmR over the review window for every major crime type at once (one ``xmr`` call)."""
         types = self.major_crime_types()
-        w = self.params.review_window
-        c = self.counts[self.counts["crime_type"].isin(types) & (self.counts["month"] >= w.start)
-                        & (self.counts["month"] <= w.end)]
+        w = self.ctx.params.review_window
+        c = self.ctx.counts[self.ctx.counts["crime_type"].isin(types) & (self.ctx.counts["month"] >= w.start)
+                        & (self.ctx.counts["month"] <= w.end)]
         # Each series keeps its own improvement direction, so run one xmr per direction.
         parts = []
         for direction in ("decrease", "increase", "neutral"):
-            sel = [t for t in types if self.params.improvement.get(t, "decrease") == direction]
+            sel = [t for t in types if self.ctx.params.improvement.get(t, "decrease") == direction]
             if sel:
                 parts.append(xmr(c[c["crime_type"].isin(sel)], value="count", date="month",
                                  by="crime_type", improvement=direction,
-                                 rebase={t: self.params.rebase[t] for t in sel
-                                         if t in self.params.rebase} or None))
+                                 rebase={t: self.ctx.params.rebase[t] for t in sel
+                                         if t in self.ctx.params.rebase} or None))
         out = pd.concat(parts, ignore_index=True)
         out.attrs = parts[0].attrs
         return out
 
     def type_spc_table(self) -> pd.DataFrame:
         """One row per major crime type: mean, limits and what the latest point shows."""
-        from sa_lib.report.chapters.themes import variation_phrase
-
         spc = self.type_spc()
         frames = [spc_summary(spc[spc["crime_type"] == t],
-                              improvement=self.params.improvement.get(t, "decrease"))
+                              improvement=self.ctx.params.improvement.get(t, "decrease"))
                   .tail(1).assign(crime_type=t) for t in self.major_crime_types()]
         s = pd.concat(frames, ignore_index=True)
         return pd.DataFrame({
@@ -178,10 +152,10 @@ class _CrimeChapter:
     def type_spc_charts(self) -> list[tuple[str, Chart]]:
         """One SPC chart per major crime type."""
         spc = self.type_spc()
-        w = self.params.review_window
+        w = self.ctx.params.review_window
         return [(f"spc_{_slug(t)}", spc_chart(
             spc[spc["crime_type"] == t].reset_index(drop=True),
-            f"{t}, {self.params.area.name}, {w.label}", "Records per month",
+            f"{t}, {self.ctx.params.area.name}, {w.label}", "Records per month",
             caption="Source: data.police.uk (OGL v3.0)")) for t in self.major_crime_types()]
 
     @cached_property
@@ -189,32 +163,32 @@ class _CrimeChapter:
         """(residents, mid-year) for the area, for the review window's population year."""
         from sa_lib.data.geography import load_csp_lookup
 
-        code = self.params.area.code
+        code = self.ctx.params.area.code
         lk = load_csp_lookup()
         la_codes = sorted(set(lk.loc[(lk["csp_code"] == code) | (lk["lad_code"] == code),
                                      "lad_code"]))
-        year = population_year(self.params.review_window)
+        year = population_year(self.ctx.params.review_window)
         return area_population(la_codes, year,
-                               read_population(self.params.path("population")))
+                               read_population(self.ctx.params.path("population")))
 
     def crime_rates(self) -> pd.DataFrame:
         """Records per 1,000 residents by crime type, in each comparison window."""
         t = self.crime_change()
         pop, year = self.area_population
-        cur, prev = self.params.current_window.label, self.params.previous_window.label
+        cur, prev = self.ctx.params.current_window.label, self.ctx.params.previous_window.label
         rate_of = {f"{prev} per 1,000": prev, f"{cur} per 1,000": cur}
         out = pd.DataFrame({
             "crime type": t["category"],
             f"{prev} per 1,000": (1000 * t["previous"] / pop).round(2),
             f"{cur} per 1,000": (1000 * t["current"] / pop).round(2),
         })
-        if self.publish.is_public:  # type: ignore[attr-defined]
+        if self.ctx.publish.is_public:
             # A rate times the population (given in the note) is the count: hide the rate
             # wherever the change table hides the count.
             from sa_lib.report.publish import disclosure_mask
             from sa_lib.stats.disclosure import apply_suppression
 
-            threshold = self.params.thresholds.disclosure
+            threshold = self.ctx.params.thresholds.disclosure
             hidden = disclosure_mask(self.crime_change_table(), threshold)
             mask = pd.DataFrame(False, index=out.index, columns=out.columns)
             for rate, count in rate_of.items():
@@ -229,7 +203,7 @@ class _CrimeChapter:
         """The denominator of :meth:`crime_rates`, for the table's note."""
         pop, year = self.area_population
         return (f"Rates use the ONS mid-{year} population estimate for "
-                f"{self.params.area.name}: {format_count(pop)} residents. Rates for windows "
+                f"{self.ctx.params.area.name}: {format_count(pop)} residents. Rates for windows "
                 "shorter than 12 months are for that window, not annualised.")
 
     @cached_property
@@ -238,11 +212,11 @@ class _CrimeChapter:
 
         Read once per notebook run; the table's period is kept in ``attrs["period"]``.
         """
-        crime = read_csp_recorded_crime(self.params.path("csp_table"))
+        crime = read_csp_recorded_crime(self.ctx.params.path("csp_table"))
         period = crime["period"].iloc[0]
         year = _table_population_year(period)
-        r = csp_rates(crime, TOTAL_RECORDED_CRIME, year, read_population(self.params.path("population")))
-        r["this_area"] = r["csp_code"] == self.params.area.code
+        r = csp_rates(crime, TOTAL_RECORDED_CRIME, year, read_population(self.ctx.params.path("population")))
+        r["this_area"] = r["csp_code"] == self.ctx.params.area.code
         r = r.sort_values(["this_area", "rank"], ascending=[False, True]).reset_index(drop=True)
         r.attrs["period"] = period
         return r
@@ -274,79 +248,6 @@ class _CrimeChapter:
         return funnel_chart(ranked, me, overall, "Recorded crime per 1,000 residents, all CSPs",
                             caption="Source: ONS Table C2, Home Office police recorded crime; "
                             "ONS mid-year estimates (OGL v3.0)")
-
-
-def change_sums(categories: pd.Series) -> dict[str, list[str]]:
-    """The total rows of a change table and the rows each adds up, in table order.
-
-    "Total crime (excluding ASB)" adds up every crime type except ASB; a theme's
-    "<theme>: all types" row adds up the theme's types.
-
-    Examples
-    --------
-    >>> change_sums(pd.Series(["Total crime (excluding ASB)", "Anti-social behaviour",
-    ...                        "Burglary", "Robbery"]))
-    {'Total crime (excluding ASB)': ['Burglary', 'Robbery']}
-    >>> change_sums(pd.Series(["Drugs"]))
-    {}
-    """
-    cats = [str(c) for c in categories]
-    out = {}
-    for total in cats:
-        if total == TOTAL_CRIME:
-            out[total] = [c for c in cats if c not in (TOTAL_CRIME, ASB)]
-        elif total.endswith(": all types"):
-            out[total] = [c for c in cats if c != total]
-    return {k: v for k, v in out.items() if v}
-
-
-def redact_small_counts(change: pd.DataFrame, public: bool, threshold: int,
-                        label: str = "category", counts: tuple[str, ...] = ("previous", "current"),
-                        sums: dict[str, list[str]] | None = None,
-                        ) -> pd.DataFrame:
-    """In the public build, replace sentences that would quote a count the table hides.
-
-    Tables get cell suppression from the publisher; prose is written from the same
-    numbers, so it is withheld here for the rows whose counts the table hides: counts
-    from 1 to threshold - 1, and, when the table has total rows (``sums``, as in
-    :func:`change_sums`), the rows secondary suppression hides so that a small count
-    cannot be worked out from a total.  ``small_count`` marks every withheld row.
-    """
-    if not public or change.empty:
-        return change
-    vals = change[list(counts)].apply(pd.to_numeric, errors="coerce")
-    small = ((vals > 0) & (vals < threshold)).any(axis=1)
-    hidden = small
-    if sums:
-        from sa_lib.stats.disclosure import suppression_mask
-
-        mask = suppression_mask(change[[label, *counts]].reset_index(drop=True), threshold,
-                                value_columns=list(counts), label_column=label, sums=sums)
-        hidden = pd.Series(mask[list(counts)].any(axis=1).to_numpy(), index=change.index)
-    if not hidden.any():
-        return change
-    out = change.copy()
-    out["small_count"] = hidden
-    out.loc[small, "sentence"] = [
-        f"{c}: fewer than {threshold} in a window, so the figures are withheld in the public "
-        "report." for c in out.loc[small, label]]
-    protect = hidden & ~small
-    out.loc[protect, "sentence"] = [
-        f"{c}: withheld in the public report, because with the other figures it would reveal "
-        f"a count below {threshold}." for c in out.loc[protect, label]]
-    return out
-
-
-def with_significance(row: pd.Series) -> str:
-    """A change-table row's sentence followed by its significance, when it was tested.
-
-    Not after a sentence withheld in the public build: the table hides the
-    significance with the counts.
-    """
-    if row["significance"] == NOT_COMPARED or bool(row.get("small_count", False)):
-        return str(row["sentence"])
-    return f"{row['sentence']} The change is {row['significance']}."
-
 
 
 def _table_population_year(period: str) -> int:

@@ -1,4 +1,4 @@
-"""Chapter 5: prioritisation, mixed into :class:`sa_lib.report.assessment.Assessment`.
+"""Chapter 5: prioritisation.
 
 Two rankings, as in the Safer Maidstone Partnership's plans: the MoRiLE matrix
 (threat, risk and harm, scored by each partner; :mod:`sa_lib.stats.morile`) and the
@@ -10,6 +10,7 @@ are hand scores.  :func:`sa_lib.stats.priorities.recommend_priorities` combines 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -18,10 +19,11 @@ import pandas as pd
 from IPython.display import Markdown
 
 from sa_lib.data.measures import PARTNER_MEASURES
-from sa_lib.data.parameters import Parameters
 from sa_lib.errors import OptionError
-from sa_lib.report.chapters.themes import SYNTHETIC_LABEL, SYNTHETIC_NOTE, TableSpec
-from sa_lib.report.charts import Chart
+from sa_lib.report.chapters.common import SYNTHETIC_LABEL, SYNTHETIC_NOTE, TableSpec
+from sa_lib.report.chapters.partners import PartnerMeasures
+from sa_lib.report.charts import Chart, morile_heatmap, priority_matrix_chart
+from sa_lib.report.context import AssessmentContext
 from sa_lib.report.publish import markdown_escape
 from sa_lib.stats.change import NOT_COMPARED, compare_windows
 from sa_lib.stats.morile import (
@@ -37,7 +39,7 @@ from sa_lib.stats.observations import measure_window_values
 from sa_lib.stats.priorities import priority_matrix, recommend_priorities, trend_score, volume_score
 from sa_lib.stats.spc import spc_summary, xmr
 
-__all__: list[str] = []
+__all__ = ["PriorityChapter"]
 
 
 def _join(items: list[str]) -> str:
@@ -47,21 +49,21 @@ def _join(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-class _PriorityChapter:
-    """Chapter 5 methods."""
+@dataclass
+class PriorityChapter:
+    """Chapter 5 (prioritisation), built on the shared context and partner measures."""
 
-    params: Parameters
-    counts: pd.DataFrame
-    partner_observations: pd.DataFrame
+    ctx: AssessmentContext
+    partners: PartnerMeasures
 
     # MoRiLE ------------------------------------------------------------------------------
     @cached_property
     def morile_scales(self) -> MoRiLEScales:
         """The MoRiLE scales named by ``data.morile_scales``."""
-        return load_morile_scales(self.params.path("morile_scales"))
+        return load_morile_scales(self.ctx.params.path("morile_scales"))
 
     def _morile_files(self) -> list[Path]:
-        p = self.params.path("morile_sheets")
+        p = self.ctx.params.path("morile_sheets")
         files = sorted(p.glob("*morile*.csv")) if p.is_dir() else [p]
         if not files:
             raise OptionError(f"data.morile_sheets: no '*morile*.csv' scoring sheet in {p}")
@@ -146,8 +148,6 @@ class _PriorityChapter:
 
     def morile_heatmap_chart(self) -> Chart:
         """Heat map of the MoRiLE fields by theme."""
-        from sa_lib.report.charts import morile_heatmap
-
         return morile_heatmap(morile_matrix(self.morile_ranked, self.morile_scales),
                               f"MoRiLE scores by theme ({self._label()})",
                               aggregated=self.morile_ranked, scales=self.morile_scales)
@@ -155,7 +155,7 @@ class _PriorityChapter:
     # Priority matrix ---------------------------------------------------------------------
     def _check_themes(self) -> list[str]:
         themes = list(self.morile_ranked["theme"])
-        pr = self.params.priorities
+        pr = self.ctx.params.priorities
         problems = []
         for key in ("perception", "influence"):
             missing = [t for t in themes if t not in getattr(pr, key)]
@@ -169,32 +169,32 @@ class _PriorityChapter:
         if extra:
             problems.append(f"priorities names themes that no MoRiLE sheet scores: {extra}")
         if problems:
-            raise OptionError(f"{self.params.source}: the MoRiLE themes {themes} and the priorities "
+            raise OptionError(f"{self.ctx.params.source}: the MoRiLE themes {themes} and the priorities "
                               "section must match: " + "; ".join(problems))
         return themes
 
     def _measure_change(self, theme: str, measure: str) -> dict[str, object]:
         """Volume (review window), direction, significance and SPC reading of a theme's measure."""
-        w = self.params.review_window
+        w = self.ctx.params.review_window
         if measure in PARTNER_MEASURES:
-            ch = self.partner_change([measure]).iloc[0]
-            vol = measure_window_values(self.partner_observations, w, [measure])["value"].iloc[0]
-            spc = self.partner_spc_summary([measure])
+            ch = self.partners.partner_change([measure]).iloc[0]
+            vol = measure_window_values(self.ctx.partner_observations, w, [measure])["value"].iloc[0]
+            spc = self.partners.partner_spc_summary([measure])
             variation = spc["variation_type"].iloc[-1] if len(spc) else None
             unit = PARTNER_MEASURES[measure].unit
             return {"volume_count": vol if unit == "count" else np.nan, "unit": unit,
                     "direction": ("increase" if ch["difference"] > 0 else "decrease"
                                   if ch["difference"] < 0 else "no change"),
                     "significance": ch["significance"], "variation_type": variation}
-        c = self.counts_with_total  # type: ignore[attr-defined]
+        c = self.ctx.counts_with_total
         c = c[c["crime_type"] == measure]
-        t = compare_windows(c, self.params.current_window, self.params.previous_window,
-                            by="crime_type", min_base=self.params.thresholds.small_base,
-                            alpha=self.params.thresholds.significance,
+        t = compare_windows(c, self.ctx.params.current_window, self.ctx.params.previous_window,
+                            by="crime_type", min_base=self.ctx.params.thresholds.small_base,
+                            alpha=self.ctx.params.thresholds.significance,
                             withhold_incomplete=True).iloc[0]
         series = c[(c["month"] >= w.start) & (c["month"] <= w.end)]
         spc = spc_summary(xmr(series, value="count", date="month",
-                              improvement=self.params.improvement.get(measure, "decrease")))
+                              improvement=self.ctx.params.improvement.get(measure, "decrease")))
         return {"volume_count": float(series["count"].sum()), "unit": "count",
                 "direction": t["direction"], "significance": t["significance"],
                 "variation_type": spc["variation_type"].iloc[-1]}
@@ -203,7 +203,7 @@ class _PriorityChapter:
     def priority_scores(self) -> pd.DataFrame:
         """Volume, trend, perception and influence (1-5) per MoRiLE theme, with their basis."""
         themes = self._check_themes()
-        pr = self.params.priorities
+        pr = self.ctx.params.priorities
         measured = {t: self._measure_change(t, pr.measures[t]) for t in themes if t in pr.measures}
         needs_vol = [t for t in measured if t not in pr.volume]
         rates = [t for t in needs_vol if measured[t]["unit"] != "count"]
@@ -229,7 +229,7 @@ class _PriorityChapter:
             spc = pd.DataFrame({"theme": needs_trend,
                                 "variation_type": [measured[t]["variation_type"] or "common_cause"
                                                    for t in needs_trend]})
-            worse = {t: self.params.improvement.get(pr.measures[t], "decrease") != "increase"
+            worse = {t: self.ctx.params.improvement.get(pr.measures[t], "decrease") != "increase"
                      for t in needs_trend}
             trend = trend_score(change, spc, increase_is_worse=worse, spc_group="theme") \
                 .set_index("theme")
@@ -240,7 +240,7 @@ class _PriorityChapter:
                 "measure": pr.measures.get(t, ""),
                 "volume": pr.volume[t] if t in pr.volume else int(vol.loc[t, "volume"]),
                 "volume basis": "hand score" if t in pr.volume else
-                f"{vol.loc[t, 'count']:,.0f} in {self.params.review_window.label}",
+                f"{vol.loc[t, 'count']:,.0f} in {self.ctx.params.review_window.label}",
                 "trend": pr.trend[t] if t in pr.trend else int(trend.loc[t, "trend"]),
                 "trend basis": "hand score" if t in pr.trend else str(trend.loc[t, "trend_basis"])
                 + (" (comparison withheld: months with no data)"
@@ -253,7 +253,7 @@ class _PriorityChapter:
     @cached_property
     def priority_ranked(self) -> pd.DataFrame:
         """The priority matrix, ranked (weights from ``priorities.weights``)."""
-        return priority_matrix(self.priority_scores, weights=self.params.priorities.weights or None)
+        return priority_matrix(self.priority_scores, weights=self.ctx.params.priorities.weights or None)
 
     def priority_matrix_table(self) -> TableSpec:
         """The priority matrix as published."""
@@ -262,7 +262,7 @@ class _PriorityChapter:
                 "measure", "volume basis", "trend basis"]].rename(
             columns={"weighted_score": "weighted score"})
         partner = [m for m in r["measure"] if m in PARTNER_MEASURES]
-        syn = bool(partner) and self._is_synthetic(partner)  # type: ignore[attr-defined]
+        syn = bool(partner) and self.partners.is_synthetic(partner)
         note = ("Each factor is scored 1-5. Volume: quintile of the themes' counts in the review "
                 "window; trend: from the change and the SPC chart of the theme's measure; "
                 "perception and influence: scores agreed by the partnership (parameters file).")
@@ -273,26 +273,24 @@ class _PriorityChapter:
 
     def priority_matrix_chart(self) -> Chart:
         """Stacked bars of the four factor scores per theme."""
-        from sa_lib.report.charts import priority_matrix_chart
-
         partner = [m for m in self.priority_ranked["measure"] if m in PARTNER_MEASURES]
-        syn = bool(partner) and self._is_synthetic(partner)  # type: ignore[attr-defined]
+        syn = bool(partner) and self.partners.is_synthetic(partner)
         return priority_matrix_chart(self.priority_ranked,
                                      "Priority matrix: score by factor"
                                      + (f" ({SYNTHETIC_LABEL})" if syn else ""),
                                      caption="Volume, trend, perception and influence, 1-5 each."
                                      + (" Partner measures are SYNTHETIC." if syn else ""),
-                                     weights=self.params.priorities.weights or None)
+                                     weights=self.ctx.params.priorities.weights or None)
 
     # Recommendation --------------------------------------------------------------------
     @cached_property
     def recommendations(self) -> pd.DataFrame:
         """Recommended priorities, cross-cutting themes and themes to monitor."""
-        pr = self.params.priorities
+        pr = self.ctx.params.priorities
         rec = recommend_priorities(self.morile_ranked[["theme", "rank"]],
                                    self.priority_ranked[["theme", "rank"]],
                                    n_priorities=pr.n_priorities, cross_cutting=pr.cross_cutting)
-        last = set(self.params.last_year_priorities)
+        last = set(self.ctx.params.last_year_priorities)
         rec["last year"] = np.where(rec["theme"].isin(last), "priority", "")
         return rec
 
@@ -320,7 +318,7 @@ class _PriorityChapter:
         r = self.recommendations
         pri = list(r.loc[r["recommendation"] == "priority", "theme"])
         cross = list(r.loc[r["recommendation"] == "cross-cutting theme", "theme"])
-        last = list(self.params.last_year_priorities)
+        last = list(self.ctx.params.last_year_priorities)
         new = [t for t in pri if t not in last]
         dropped = [t for t in last if t not in pri]
         esc = markdown_escape

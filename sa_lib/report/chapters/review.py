@@ -1,4 +1,4 @@
-"""Chapter 4: review of last year's priorities, mixed into :class:`sa_lib.report.assessment.Assessment`.
+"""Chapter 4: review of last year's priorities.
 
 The action-plan return gives each indicator's yearly value and target (met /
 not met / no data, :func:`sa_lib.stats.review.target_status`).  Indicators that the
@@ -8,64 +8,62 @@ assurance against a monthly target (:func:`sa_lib.stats.review.review_priorities
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
 
 import pandas as pd
 from IPython.display import Markdown
 
 from sa_lib.data.measures import PARTNER_MEASURES
-from sa_lib.data.parameters import Parameters
 from sa_lib.errors import OptionError
 from sa_lib.periods import Window, rolling_window
-from sa_lib.report.chapters.themes import SYNTHETIC_LABEL, SYNTHETIC_NOTE, TableSpec
+from sa_lib.report.chapters.common import SYNTHETIC_LABEL, SYNTHETIC_NOTE, TableSpec
 from sa_lib.report.charts import Chart, spc_chart
+from sa_lib.report.context import AssessmentContext
 from sa_lib.report.publish import file_slug as _slug
 from sa_lib.report.publish import markdown_escape
 from sa_lib.stats.observations import monthly_measure
 from sa_lib.stats.review import review_priorities, review_sentence
 from sa_lib.stats.spc import xmr
 
-__all__: list[str] = []
+__all__ = ["ReviewChapter"]
 
 
+@dataclass
+class ReviewChapter:
+    """Chapter 4 (review of last year's priorities), built on the shared context."""
 
-class _ReviewChapter:
-    """Chapter 4 methods."""
-
-    params: Parameters
-    counts: pd.DataFrame
-    partner_data: dict[str, pd.DataFrame]
-    partner_observations: pd.DataFrame
+    ctx: AssessmentContext
 
     @property
     def review_period(self) -> str:
         """The action-plan period reviewed: the year the review window ends in."""
-        return str(self.params.review_window.end.year)
+        return str(self.ctx.params.review_window.end.year)
 
     @property
     def review_spc_window(self) -> Window:
         """Months used for SPC assurance: the review window and the 12 months before."""
-        w = self.params.review_window
+        w = self.ctx.params.review_window
         return rolling_window(w.end, w.n_months + 12)
 
     @property
     def action_plan(self) -> pd.DataFrame:
         """The action-plan return (``action_plan`` kind) from the partner folder."""
-        if "action_plan" not in self.partner_data:
-            raise OptionError(f"data.partner ({self.params.data.partner}) has no action-plan "
+        if "action_plan" not in self.ctx.partner_data:
+            raise OptionError(f"data.partner ({self.ctx.params.data.partner}) has no action-plan "
                               "return ('*action_plan.csv'); chapter 4 needs one")
-        return self.partner_data["action_plan"]
+        return self.ctx.partner_data["action_plan"]
 
     def _indicator_series(self) -> pd.DataFrame:
         frames = []
         w = self.review_spc_window
-        for indicator, spec in self.params.review.indicators.items():
+        for indicator, spec in self.ctx.params.review.indicators.items():
             if spec.measure in PARTNER_MEASURES:
-                m = monthly_measure(self.partner_observations, spec.measure, w)
+                m = monthly_measure(self.ctx.partner_observations, spec.measure, w)
                 month, value = m["month"], m["value"]
             else:
-                c = self.counts[(self.counts["crime_type"] == spec.measure)
-                                & (self.counts["month"] >= w.start) & (self.counts["month"] <= w.end)]
+                c = self.ctx.counts[(self.ctx.counts["crime_type"] == spec.measure)
+                                & (self.ctx.counts["month"] >= w.start) & (self.ctx.counts["month"] <= w.end)]
                 month, value = c["month"], c["count"]
             frames.append(pd.DataFrame({"indicator": indicator, "month": month.to_numpy(),
                                         "value": value.to_numpy()}))
@@ -79,13 +77,13 @@ class _ReviewChapter:
         """Every indicator's status for the review year and its SPC assurance."""
         plan = self.action_plan
         known = set(plan["indicator"])
-        unknown = [i for i in self.params.review.indicators if i not in known]
+        unknown = [i for i in self.ctx.params.review.indicators if i not in known]
         if unknown:
             raise OptionError(f"review.indicators names {unknown}, which the action plan "
                               f"({plan.attrs.get('source')}) does not hold; its indicators are "
                               f"{sorted(known)}")
         series = self._indicator_series()
-        targets = {i: s.monthly_target for i, s in self.params.review.indicators.items()}
+        targets = {i: s.monthly_target for i, s in self.ctx.params.review.indicators.items()}
         return review_priorities(plan, self.review_period, series=series,
                                  monthly_targets=targets or None)
 
@@ -98,7 +96,7 @@ class _ReviewChapter:
         lines = []
         if self._synthetic():
             lines.append(f"**{SYNTHETIC_NOTE}**")
-        last = self.params.last_year_priorities
+        last = self.ctx.params.last_year_priorities
         if last:
             lines.append("Last year's priorities were " + ", ".join(markdown_escape(t) for t in last)
                          + ".")

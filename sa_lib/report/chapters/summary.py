@@ -6,14 +6,20 @@ sentence or table, so the summary can never disagree with the chapter.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from IPython.display import Markdown
 
-from sa_lib.data.parameters import TOTAL_CRIME, Parameters
-from sa_lib.report.chapters.crime import with_significance
-from sa_lib.report.chapters.themes import SYNTHETIC_NOTE
+from sa_lib.data.parameters import TOTAL_CRIME
+from sa_lib.report.chapters.common import SYNTHETIC_NOTE, with_significance
+from sa_lib.report.chapters.crime import CrimeChapter
+from sa_lib.report.chapters.priorities import PriorityChapter
+from sa_lib.report.chapters.review import ReviewChapter
+from sa_lib.report.chapters.themes import ThemeChapter
+from sa_lib.report.context import AssessmentContext
 from sa_lib.report.publish import markdown_escape
 
-__all__: list[str] = []
+__all__ = ["SummaryChapter"]
 
 _SIGNALS = {"special_cause_concern": "a signal of concern",
             "special_cause_improvement": "a signal of improvement",
@@ -21,16 +27,21 @@ _SIGNALS = {"special_cause_concern": "a signal of concern",
             "special_cause_neutral_low": "an unusually low month"}
 
 
-class _SummaryChapter:
-    """Chapter 6 method."""
+@dataclass
+class SummaryChapter:
+    """Chapter 6 (key findings), built from the other chapters' own results."""
 
-    params: Parameters
+    ctx: AssessmentContext
+    crime: CrimeChapter
+    themes: ThemeChapter
+    review: ReviewChapter
+    priorities: PriorityChapter
 
     def key_findings(self) -> Markdown:
         """The executive summary: headline change, comparison, signals, themes, review, priorities."""
         esc = markdown_escape
-        p = self.params
-        ch = self.crime_change()  # type: ignore[attr-defined]
+        p = self.ctx.params
+        ch = self.crime.crime_change()
         total = ch[ch["category"] == TOTAL_CRIME].iloc[0]
         out = [f"**{p.title}, {esc(p.area.name)}** (review window {p.review_window.label}; "
                f"year-on-year comparison {p.current_window.label} against "
@@ -49,7 +60,7 @@ class _SummaryChapter:
             bullets.append("Statistically significant decreases: " + "; ".join(
                 f"{esc(r.category)} ({r.previous:,.0f} → {r.current:,.0f})" for r in downs.itertuples())
                 + ".")
-        spc = self.type_spc_table()  # type: ignore[attr-defined]
+        spc = self.crime.type_spc_table()
         plain = spc["latest month"].str.startswith("shows only common-cause")
         if plain.all():
             bullets.append(f"On the SPC charts for {p.review_window.label}, none of the "
@@ -59,28 +70,28 @@ class _SummaryChapter:
             bullets.append("On the SPC charts, " + "; ".join(
                 f"{esc(r['crime type'])} {r['latest month']}" for _, r in spc[~plain].iterrows())
                 + ".")
-        bullets.append(self.csp_comparison_text().data)  # type: ignore[attr-defined]
+        bullets.append(self.crime.csp_comparison_text().data)
         out.append("\n".join(f"- {b}" for b in bullets))
 
         out.append("### Themes")
         theme_lines = []
         for t in p.themes:
             if t.crime_types:
-                first = self.theme_crime_change(t.name).iloc[0]  # type: ignore[attr-defined]
+                first = self.themes.theme_crime_change(t.name).iloc[0]
                 theme_lines.append(f"**{esc(t.name)}:** {esc(first['sentence'])}")
             elif t.partner_measures:
-                first = self.theme_partner_change(t.name).iloc[0]  # type: ignore[attr-defined]
+                first = self.themes.theme_partner_change(t.name).iloc[0]
                 theme_lines.append(f"**{esc(t.name)}:** {esc(first['sentence'])}")
         out.append("\n".join(f"- {b}" for b in theme_lines))
 
         out.append("### Last year's priorities")
-        out.append(self.review_summary_text())  # type: ignore[attr-defined]
+        out.append(self.review.review_summary_text())
 
         out.append("### Recommended priorities")
-        out.append(self.recommendations_text(synthetic_note=False).data)  # type: ignore[attr-defined]
+        out.append(self.priorities.recommendations_text(synthetic_note=False).data)
         caveats = ["*police.uk street-level data are location-anonymised and are not the force's "
                    "recorded-crime total.*"]
-        if any(f.attrs.get("synthetic") for f in self.partner_data.values()):  # type: ignore[attr-defined]
+        if any(f.attrs.get("synthetic") for f in self.ctx.partner_data.values()):
             caveats.append(f"*{SYNTHETIC_NOTE} This includes the MoRiLE scores and the action plan.*")
         out.append("\n\n".join(caveats))
         return Markdown("\n\n".join(out))

@@ -6,91 +6,45 @@ before, SPC of the monthly ones, charts of the annual and quarterly ones).
 Partner figures from a ``synthetic_*`` file are labelled SYNTHETIC in every
 title, note and sentence they appear in.
 
-``notebooks/03_themes.ipynb`` calls :meth:`_ThemeChapter.theme_chapters`, which
+``notebooks/03_themes.ipynb`` calls :meth:`ThemeChapter.theme_chapters`, which
 shows every theme of the parameters file in order, so a theme added there gets
-its own section with no notebook edit; in JupyterLab ``ctx.theme_chapter(name)``
+its own section with no notebook edit; in JupyterLab ``ctx.themes.theme_chapter(name)``
 shows one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from sa_lib.data.measures import PARTNER_MEASURES, load_partner_data
-from sa_lib.data.parameters import Parameters, ThemeParameters
+from sa_lib.data.measures import PARTNER_MEASURES
+from sa_lib.data.parameters import ThemeParameters
 from sa_lib.errors import OptionError
-from sa_lib.periods import Window, previous_window, rolling_window
-from sa_lib.report.charts import Chart, spc_chart
+from sa_lib.report.chapters.common import (
+    ASB,
+    SYNTHETIC_LABEL,
+    SYNTHETIC_NOTE,
+    TableSpec,
+    change_sums,
+    change_table_layout,
+    redact_small_counts,
+    variation_phrase,
+    with_significance,
+)
+from sa_lib.report.chapters.partners import PartnerMeasures
+from sa_lib.report.charts import Chart, bar_chart, spc_chart
+from sa_lib.report.context import AssessmentContext
 from sa_lib.report.publish import file_slug as _slug
 from sa_lib.report.publish import markdown_escape
-from sa_lib.stats.change import (
-    SIGNIFICANT,
-    change_sentence,
-    change_significance,
-    compare_windows,
-    format_count,
-)
-from sa_lib.stats.observations import (
-    measure_window_values,
-    monthly_measure,
-    partner_observations,
-)
+from sa_lib.stats.change import compare_windows
+from sa_lib.stats.observations import measure_window_values
 from sa_lib.stats.repeat import repeat_definition, repeat_victim_rate
 from sa_lib.stats.spc import spc_summary, xmr
 
-__all__ = ["TableSpec", "SYNTHETIC_LABEL", "variation_phrase"]
-
-ASB = "Anti-social behaviour"
-#: Added to every title and note of a table or chart built from synthetic partner data.
-SYNTHETIC_LABEL = "SYNTHETIC data"
-SYNTHETIC_NOTE = ("SYNTHETIC: these partner figures come from the seeded generator "
-                  "sa_lib.data.synthetic, not from any real partner return.")
-_VARIATION_WORDS = {
-    "common_cause": "shows only common-cause variation (no sign of real change)",
-    "special_cause_improvement": "shows special-cause variation in the improving direction",
-    "special_cause_concern": "shows special-cause variation of concern",
-    "special_cause_neutral_high": "shows special-cause variation: unusually high",
-    "special_cause_neutral_low": "shows special-cause variation: unusually low",
-}
-
-
-@dataclass
-class TableSpec:
-    """A table with what the publisher needs to write and show it."""
-
-    df: pd.DataFrame
-    name: str
-    title: str
-    note: str = ""
-    sensitive: bool = False
-    confidential: bool = False
-
-
-def variation_phrase(variation_type: str) -> str:
-    """Plain words for an SPC ``variation_type`` (the latest point's type).
-
-    Examples
-    --------
-    >>> variation_phrase("common_cause")
-    'shows only common-cause variation (no sign of real change)'
-    """
-    try:
-        return _VARIATION_WORDS[variation_type]
-    except KeyError:
-        raise OptionError(f"unknown variation_type {variation_type!r}; "
-                          f"expected one of {list(_VARIATION_WORDS)}") from None
-
-
-
-def _fmt_value(x: float, unit: str) -> str:
-    if pd.isna(x):
-        return "no data"
-    return f"{x:.1f}%" if unit == "percent" else format_count(x)
+__all__ = ["ThemeChapter"]
 
 
 def _whole(values: pd.Series) -> pd.Series:
@@ -99,73 +53,30 @@ def _whole(values: pd.Series) -> pd.Series:
     return v.round().astype("Int64") if np.allclose(v.dropna(), v.dropna().round()) else v
 
 
-def _proportion_p(n1: float, d1: float, n2: float, d2: float) -> float:
-    """Two-sided p-value that two proportions are equal (pooled z-test, statsmodels)."""
-    from statsmodels.stats.proportion import proportions_ztest
+@dataclass
+class ThemeChapter:
+    """Chapter 3 (one section per theme), built on the shared context and partner measures."""
 
-    if min(d1, d2) <= 0 or (n1 + n2) in (0, d1 + d2):
-        return float("nan")
-    return float(proportions_ztest([n2, n1], [d2, d1])[1])
-
-
-class _ThemeChapter:
-    """Chapter 3 methods, mixed into :class:`sa_lib.report.assessment.Assessment`."""
-
-    params: Parameters
-    counts: pd.DataFrame
-
-    # Inputs ---------------------------------------------------------------------------
-    @cached_property
-    def partner_data(self) -> dict[str, pd.DataFrame]:
-        """Every partner return in ``data.partner``, validated, by kind (loaded once per kernel)."""
-        from sa_lib.data.cache import cached_load
-
-        folder = self.params.path("partner")
-        return cached_load(("partner",), [folder], lambda: load_partner_data(folder))
-
-    @cached_property
-    def partner_observations(self) -> pd.DataFrame:
-        """The partner measures as tidy observations (:func:`sa_lib.stats.observations.partner_observations`)."""
-        return partner_observations(self.partner_data)
-
-    @property
-    def partner_window(self) -> Window:
-        """Partner measures compare the review window with the 12 months before it."""
-        return self.params.review_window
-
-    @property
-    def partner_previous_window(self) -> Window:
-        """The 12 months before the review window."""
-        return previous_window(self.params.review_window)
-
-    @property
-    def partner_spc_window(self) -> Window:
-        """SPC of monthly partner measures: the review window and the 12 months before."""
-        w = self.params.review_window
-        return rolling_window(w.end, w.n_months + 12)
+    ctx: AssessmentContext
+    partners: PartnerMeasures
 
     def theme(self, name: str) -> ThemeParameters:
         """The parameters of one theme, by name."""
-        for t in self.params.themes:
+        for t in self.ctx.params.themes:
             if t.name == name:
                 return t
         raise OptionError(f"theme {name!r} is not in the parameters file; themes are "
-                          f"{[t.name for t in self.params.themes]}")
+                          f"{[t.name for t in self.ctx.params.themes]}")
 
     def _theme_number(self, name: str) -> int:
-        return [t.name for t in self.params.themes].index(self.theme(name).name) + 1
+        return [t.name for t in self.ctx.params.themes].index(self.theme(name).name) + 1
 
-    def _is_synthetic(self, measures: list[str]) -> bool:
-        obs = self.partner_observations
-        return bool(obs.loc[obs["measure"].isin(measures), "synthetic"].any())
-
-    # The whole section -------------------------------------------------------------------
     def theme_chapter(self, name: str) -> None:
         """Show one theme's section: heading, police.uk text and table, partner text and
         tables, charts (tables and charts are published into the build)."""
         from IPython.display import display
 
-        publish = self.publish  # type: ignore[attr-defined]
+        publish = self.ctx.publish
         display(self.theme_heading(name))
         if self.theme(name).crime_types:
             display(Markdown("#### Police-recorded crime (police.uk)"))
@@ -182,10 +93,9 @@ class _ThemeChapter:
 
     def theme_chapters(self) -> None:
         """Show every theme's section, in the parameters file's order."""
-        for t in self.params.themes:
+        for t in self.ctx.params.themes:
             self.theme_chapter(t.name)
 
-    # Headings and police.uk ---------------------------------------------------------------
     def theme_heading(self, name: str) -> Markdown:
         """``## 3.N <theme>`` and what the section covers."""
         t = self.theme(name)
@@ -194,7 +104,7 @@ class _ThemeChapter:
         if t.crime_types:
             parts.append("police.uk crime types: " + ", ".join(t.crime_types))
         if t.partner_measures:
-            syn = " (SYNTHETIC)" if self._is_synthetic(t.partner_measures) else ""
+            syn = " (SYNTHETIC)" if self.partners.is_synthetic(t.partner_measures) else ""
             parts.append("partner measures" + syn + ": " + ", ".join(t.partner_measures))
         desc = f"{t.description}\n\n" if t.description else ""
         return Markdown(f"## 3.{n} {markdown_escape(t.name)}\n\n{markdown_escape(desc)}"
@@ -202,7 +112,7 @@ class _ThemeChapter:
 
     def _theme_counts(self, name: str) -> pd.DataFrame:
         t = self.theme(name)
-        c = self.counts[self.counts["crime_type"].isin(t.crime_types)]
+        c = self.ctx.counts[self.ctx.counts["crime_type"].isin(t.crime_types)]
         if len(t.crime_types) > 1:
             total = c.groupby(["month", "area"], as_index=False)["count"].sum()
             c = pd.concat([total.assign(crime_type=f"{t.name}: all types"), c], ignore_index=True)
@@ -215,23 +125,21 @@ class _ThemeChapter:
             return pd.DataFrame()
         c = self._theme_counts(name)
         unit = "incidents" if t.crime_types == [ASB] else "offences"
-        out = compare_windows(c, self.params.current_window, self.params.previous_window,
-                              by="crime_type", min_base=self.params.thresholds.small_base,
-                              alpha=self.params.thresholds.significance, sort_by="input",
+        out = compare_windows(c, self.ctx.params.current_window, self.ctx.params.previous_window,
+                              by="crime_type", min_base=self.ctx.params.thresholds.small_base,
+                              alpha=self.ctx.params.thresholds.significance, sort_by="input",
                               unit=unit, withhold_incomplete=True)
         # The theme's total first, then its crime types in the parameters' order.
         order = {k: i for i, k in enumerate([f"{t.name}: all types", *t.crime_types])}
         out = out.sort_values("category", key=lambda s: s.map(order), kind="stable") \
             .reset_index(drop=True)
-        from sa_lib.report.chapters.crime import change_sums, redact_small_counts
-
-        return redact_small_counts(out, self.publish.is_public,  # type: ignore[attr-defined]
-                                   self.params.thresholds.disclosure,
+        return redact_small_counts(out, self.ctx.publish.is_public,
+                                   self.ctx.params.thresholds.disclosure,
                                    sums=change_sums(out["category"]))
 
     def theme_crime_tables(self, name: str) -> list[TableSpec]:
         """The theme's police.uk change table (none if the theme has no crime types)."""
-        t = self.crime_change_table_from(self.theme_crime_change(name)) \
+        t = change_table_layout(self.theme_crime_change(name), self.ctx.params) \
             if self.theme(name).crime_types else None
         if t is None:
             return []
@@ -247,8 +155,6 @@ class _ThemeChapter:
             return Markdown("*No police.uk crime type is part of this theme.*")
         ch = self.theme_crime_change(name)
         first = ch.iloc[0]
-        from sa_lib.report.chapters.crime import with_significance
-
         lines = [markdown_escape(with_significance(first))]
         if len(ch) > 1:
             movers = ch.iloc[1:].assign(a=lambda d: d["difference"].abs()) \
@@ -256,7 +162,7 @@ class _ThemeChapter:
             lines += [f"- {markdown_escape(s)}" for s in movers["sentence"]]
         s = self.theme_spc_summary(name)
         if len(s):
-            lines.append(f"Over {self.params.review_window.label} the monthly total "
+            lines.append(f"Over {self.ctx.params.review_window.label} the monthly total "
                          f"{variation_phrase(s['variation_type'].iloc[-1])}; its mean is "
                          f"{s['mean'].iloc[-1]:,.1f} a month.")
         return Markdown("\n\n".join(lines))
@@ -265,11 +171,11 @@ class _ThemeChapter:
         t = self.theme(name)
         c = self._theme_counts(name)
         label = c["crime_type"].iloc[0] if len(c) else t.name
-        w = self.params.review_window
+        w = self.ctx.params.review_window
         series = c[(c["crime_type"] == label) & (c["month"] >= w.start) & (c["month"] <= w.end)]
-        improvement = self.params.improvement.get(label, "decrease")
+        improvement = self.ctx.params.improvement.get(label, "decrease")
         return xmr(series, value="count", date="month", improvement=improvement,
-                   rebase=self.params.rebase.get(label))
+                   rebase=self.ctx.params.rebase.get(label))
 
     def theme_spc_summary(self, name: str) -> pd.DataFrame:
         """SPC summary of the theme's monthly police.uk total over the review window."""
@@ -287,73 +193,16 @@ class _ThemeChapter:
             what = t.name if label == t.name else f"{t.name} ({label})"
             out.append((f"theme_{_slug(name)}_spc", spc_chart(
                 self._theme_spc(name),
-                f"{what}, {self.params.area.name}, {self.params.review_window.label}",
+                f"{what}, {self.ctx.params.area.name}, {self.ctx.params.review_window.label}",
                 "Records per month", caption="Source: data.police.uk (OGL v3.0)")))
         return out + self.theme_partner_charts(name)
 
-    # Partner measures -----------------------------------------------------------------
     def theme_partner_change(self, name: str) -> pd.DataFrame:
         """Each partner measure of the theme: the 12 months before vs the review window."""
         t = self.theme(name)
         if not t.partner_measures:
             return pd.DataFrame()
-        return self.partner_change(t.partner_measures)
-
-    def partner_change(self, measures: list[str]) -> pd.DataFrame:
-        """Partner measures: the 12 months before vs the review window, with significance."""
-        obs = self.partner_observations
-        cur = measure_window_values(obs, self.partner_window, measures)
-        prev = measure_window_values(obs, self.partner_previous_window, measures)
-        out = cur[["measure", "unit", "synthetic"]].copy()
-        out["previous"], out["current"] = prev["value"].to_numpy(), cur["value"].to_numpy()
-        counts = out["unit"] == "count"
-        out["difference"] = out["current"] - out["previous"]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out["pct_change"] = np.where(counts & (out["previous"] > 0),
-                                         100 * out["difference"] / out["previous"], np.nan)
-        p = np.full(len(out), np.nan)
-        ok = counts & out["previous"].notna() & out["current"].notna()
-        if ok.any():
-            p[ok.to_numpy()] = change_significance(out.loc[ok, "previous"].to_numpy(),
-                                                   out.loc[ok, "current"].to_numpy())[0]
-        for i in np.flatnonzero((~counts).to_numpy()):
-            p[i] = _proportion_p(prev["numerator"].iloc[i], prev["denominator"].iloc[i],
-                                 cur["numerator"].iloc[i], cur["denominator"].iloc[i])
-        out["p_value"] = p
-        alpha = self.params.thresholds.significance
-        out["significance"] = np.where(np.isnan(p), "not tested",
-                                       np.where(p < alpha, SIGNIFICANT, "within normal variation"))
-        out["sentence"] = [self._measure_sentence(r) for r in out.itertuples()]
-        from sa_lib.report.chapters.crime import redact_small_counts
-
-        # Rates are checked on their numerators and bases, counts on the counts.
-        out["_prev_n"] = np.where(counts, out["previous"], prev["numerator"])
-        out["_cur_n"] = np.where(counts, out["current"], cur["numerator"])
-        out["_prev_d"] = np.where(counts, np.nan, prev["denominator"])
-        out["_cur_d"] = np.where(counts, np.nan, cur["denominator"])
-        out = redact_small_counts(out, self.publish.is_public,  # type: ignore[attr-defined]
-                                  self.params.thresholds.disclosure, label="measure",
-                                  counts=("_prev_n", "_cur_n", "_prev_d", "_cur_d"))
-        return out.drop(columns=["_prev_n", "_cur_n", "_prev_d", "_cur_d"])
-
-    def _measure_sentence(self, r: object) -> str:
-        m, unit = r.measure, r.unit  # type: ignore[attr-defined]
-        prev, cur = r.previous, r.current  # type: ignore[attr-defined]
-        syn = " (SYNTHETIC)" if r.synthetic else ""  # type: ignore[attr-defined]
-        wl, pl = self.partner_window.label, self.partner_previous_window.label
-        if pd.isna(cur) or pd.isna(prev):
-            have = "no complete data for " + (wl if pd.isna(cur) else pl)
-            return f"{m}{syn}: {have}, so no change is given."
-        if unit == "percent":
-            d = cur - prev
-            way = "rose" if d > 0 else "fell" if d < 0 else "did not change"
-            by = f" by {abs(d):.1f} percentage points" if d != 0 else ""
-            return (f"{m}{syn} {way}{by}, from {prev:.1f}% in {pl} to {cur:.1f}% in {wl} "
-                    f"({r.significance}).")  # type: ignore[attr-defined]
-        s = change_sentence(m + syn, prev, cur, period=wl, comparison=pl,
-                            unit=PARTNER_MEASURES[m].noun if m in PARTNER_MEASURES else "",
-                            min_base=self.params.thresholds.small_base)
-        return f"{s.rstrip('.')} ({r.significance})."  # type: ignore[attr-defined]
+        return self.partners.partner_change(t.partner_measures)
 
     def theme_partner_tables(self, name: str) -> list[TableSpec]:
         """The theme's partner-measure table, plus the repeat-victim table where it applies."""
@@ -362,7 +211,7 @@ class _ThemeChapter:
             return []
         ch = self.theme_partner_change(name)
         syn = bool(ch["synthetic"].any())
-        pl, wl = self.partner_previous_window.label, self.partner_window.label
+        pl, wl = self.partners.partner_previous_window.label, self.partners.partner_window.label
         note = ("Annual and quarterly returns count only when they lie wholly in the window."
                 if any(PARTNER_MEASURES[m].frequency != "monthly" for m in t.partner_measures)
                 else "")
@@ -387,9 +236,9 @@ class _ThemeChapter:
                 sensitive=True))
         rates = ch[ch["unit"] == "percent"]
         if len(rates):
-            obs = self.partner_observations
-            cur = measure_window_values(obs, self.partner_window, list(rates["measure"]))
-            prev = measure_window_values(obs, self.partner_previous_window, list(rates["measure"]))
+            obs = self.ctx.partner_observations
+            cur = measure_window_values(obs, self.partners.partner_window, list(rates["measure"]))
+            prev = measure_window_values(obs, self.partners.partner_previous_window, list(rates["measure"]))
             n = len(rates)
             df = pd.DataFrame({
                 "measure": np.repeat(rates["measure"].to_numpy(), 2),
@@ -412,14 +261,14 @@ class _ThemeChapter:
                                               for m in rates["measure"]) +
                 f". Significance: two-proportion z-test. {note}".rstrip(),
                 sensitive=True))
-        if "Domestic abuse repeat rate" in t.partner_measures and "domestic_abuse" in self.partner_data:
+        if "Domestic abuse repeat rate" in t.partner_measures and "domestic_abuse" in self.ctx.partner_data:
             specs.append(self.repeat_victim_table())
         return specs
 
     def repeat_victim_table(self) -> TableSpec:
         """Repeat victimisation of domestic abuse in the review window, by risk level."""
-        da = self.partner_data["domestic_abuse"]
-        w = self.partner_window
+        da = self.ctx.partner_data["domestic_abuse"]
+        w = self.partners.partner_window
         start, end = w.start.to_timestamp(), w.end.to_timestamp(how="end").normalize()
         by_risk = repeat_victim_rate(da, lookback_days=365, by="risk_level", start=start, end=end,
                                      order_by="incident_id")
@@ -451,63 +300,33 @@ class _ThemeChapter:
             return Markdown("*No partner measure is part of this theme.*")
         ch = self.theme_partner_change(name)
         lines = [f"- {markdown_escape(s)}" for s in ch["sentence"]]
-        spc = self.partner_spc_summary(t.partner_measures)
+        spc = self.partners.partner_spc_summary(t.partner_measures)
         for r in spc.itertuples():
-            lines.append(f"- {markdown_escape(r.measure)}: over {self.partner_spc_window.label} the "
+            lines.append(f"- {markdown_escape(r.measure)}: over {self.partners.partner_spc_window.label} the "
                          f"monthly series {variation_phrase(r.variation_type)}.")
         if bool(ch["synthetic"].any()):
             lines.insert(0, f"**{SYNTHETIC_NOTE}**\n")
         return Markdown("\n".join(lines))
 
-    def _partner_spc(self, measures: list[str]) -> pd.DataFrame:
-        frames = [monthly_measure(self.partner_observations, m, self.partner_spc_window)
-                  .assign(measure=m) for m in measures
-                  if PARTNER_MEASURES[m].frequency == "monthly"]
-        frames = [f for f in frames if len(f)]
-        if not frames:
-            return pd.DataFrame()
-        data = pd.concat(frames, ignore_index=True)
-        data["month"] = data["month"].dt.to_timestamp()
-        improvement = {m: self.params.improvement.get(m, "decrease") for m in data["measure"].unique()}
-        parts = [xmr(data[data["measure"] == m], value="value", date="month", by="measure",
-                     improvement=imp, rebase=self.params.rebase.get(m))
-                 for m, imp in improvement.items()]
-        out = pd.concat(parts, ignore_index=True)
-        out.attrs = parts[0].attrs
-        return out
-
-    def partner_spc_summary(self, measures: list[str]) -> pd.DataFrame:
-        """SPC summary (last segment) of each monthly partner measure named."""
-        frames = []
-        for m in measures:
-            spc = self._partner_spc([m])
-            if len(spc):
-                s = spc_summary(spc, improvement=self.params.improvement.get(m, "decrease"))
-                frames.append(s.tail(1))
-        return pd.concat(frames, ignore_index=True) if frames else \
-            pd.DataFrame(columns=["measure", "variation_type"])
-
     def theme_partner_charts(self, name: str) -> list[tuple[str, Chart]]:
         """SPC charts of the theme's monthly partner measures; bars for annual/quarterly ones."""
-        from sa_lib.report.charts import bar_chart
-
         t = self.theme(name)
         out = []
         for m in t.partner_measures:
             spec = PARTNER_MEASURES[m]
-            syn = self._is_synthetic([m])
+            syn = self.partners.is_synthetic([m])
             label = f" ({SYNTHETIC_LABEL})" if syn else ""
             source = "Source: " + ("SYNTHETIC partner data (sa_lib.data.synthetic), not real"
                                    if syn else "partner return")
             unit = "%" if spec.unit == "percent" else "Count"
             if spec.frequency == "monthly":
-                spc = self._partner_spc([m])
+                spc = self.partners.partner_spc([m])
                 if len(spc):
                     out.append((f"partner_{_slug(m)}_spc", spc_chart(
-                        spc, f"{m}{label}, {self.partner_spc_window.label}",
+                        spc, f"{m}{label}, {self.partners.partner_spc_window.label}",
                         f"{unit} per month", caption=source)))
             else:
-                obs = self.partner_observations
+                obs = self.ctx.partner_observations
                 rows = obs[obs["measure"] == m]
                 if len(rows):
                     cats = [_period_label(s, e) for s, e in zip(rows["start"], rows["end"],
@@ -525,4 +344,3 @@ def _period_label(start: pd.Period, end: pd.Period) -> str:
     if start.month == 1 and end.month == 12 and start.year == end.year:
         return str(start.year)
     return f"{start:%b %y}–{end:%b %y}"
-

@@ -1,0 +1,177 @@
+"""Every input of an assessment, loaded once and checked before any notebook starts.
+
+:func:`check_inputs` validates every file the report reads, so a bad input
+fails in a second with its loader's own message.  :func:`police_uk_records` and
+:func:`partner_returns` are the one way the report loads the police.uk records
+and the partner returns: the check and the chapters share the loaded result
+through :func:`sa_lib.data.cache.cached_load`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sa_lib.data.cache import cached_load
+from sa_lib.data.measures import load_partner_data
+from sa_lib.data.parameters import Parameters
+from sa_lib.data.police_uk import load_report, read_police_uk
+
+__all__ = ["check_inputs", "police_uk_records", "partner_returns"]
+
+
+def police_uk_records(params: Parameters) -> pd.DataFrame:
+    """police.uk records for the parameters' area, all loaded months (loaded once per kernel).
+
+    Examples
+    --------
+    >>> from sa_lib.data.parameters import load_parameters
+    >>> records = police_uk_records(load_parameters("parameters/2025.yaml"))
+    >>> records.attrs["area"].split(" (")[0]
+    'Maidstone'
+    """
+    paths = params.police_uk_paths()
+    return cached_load(("police_uk", params.area.code), paths,
+                       lambda: read_police_uk(paths, area=params.area.code))
+
+
+def partner_returns(params: Parameters) -> dict[str, pd.DataFrame]:
+    """Every partner return in ``data.partner``, validated, by kind (loaded once per kernel)."""
+    folder = params.path("partner")
+    return cached_load(("partner",), [folder], lambda: load_partner_data(folder))
+
+
+def check_inputs(params: Parameters) -> None:
+    """Load and validate every input the report reads, before any notebook starts.
+
+    A bad input then fails in a second with its loader's own message (file, row,
+    column and what was expected) instead of as a failed notebook cell, and the
+    last good report is never touched.  Checked, in this order:
+
+    * police.uk street files (``data.police_uk``): every file inside the allowed
+      data folders, each valid (:func:`sa_lib.data.police_uk.read_police_uk`), and at
+      least one month inside the review window;
+    * every partner return in ``data.partner`` (:func:`sa_lib.data.measures.load_partner_data`);
+    * the MoRiLE scales and every ``*morile*.csv`` sheet in ``data.morile_sheets``,
+      with the themes the ``priorities`` section scores: each must be scored by at
+      least one scorer, and no sheet may score another theme;
+    * the CSP table (``data.csp_table``), which must hold the area's row;
+    * the population file (``data.population``), which must hold the area's
+      districts in or before the review window's population year.
+
+    Partner returns, the CSP table and the population are loaded through
+    :func:`sa_lib.data.cache.cached_load`, so a process that runs several
+    assessments reads each unchanged file once.
+
+    Raises
+    ------
+    ParameterError
+        No police.uk month inside the review window, no MoRiLE sheet, or an input
+        file that resolves (through a symlink) outside the allowed data folders.
+    DataValidationError
+        A police.uk file, partner return, the CSP table or the population file is
+        invalid, or lacks the area (every problem, naming file, row and column).
+    MoRiLEError
+        A MoRiLE sheet is invalid: unknown label, score out of range, a field
+        missing, a theme scored twice or by nobody.
+
+    Examples
+    --------
+    >>> from sa_lib.data.parameters import load_parameters
+    >>> check_inputs(load_parameters("parameters/2025.yaml"))
+    """
+    _check_police_uk(params)
+    _check_partner(params)
+    _check_morile(params)
+    _check_csp_table(params)
+    _check_population(params)
+
+
+def _check_police_uk(params: Parameters) -> None:
+    from sa_lib.data.parameters import check_inside_data_roots
+    from sa_lib.data.police_uk import find_street_files
+    from sa_lib.errors import ParameterError
+
+    paths = params.police_uk_paths()
+    for f in find_street_files(paths):
+        check_inside_data_roots(f, "data.police_uk")
+    records = police_uk_records(params)
+    months = sorted(load_report(records)["month"])
+    w = params.review_window
+    if not any(w.start <= m <= w.end for m in months):
+        have = f"{months[0]:%b %Y} to {months[-1]:%b %Y}" if months else "no months at all"
+        raise ParameterError(
+            f"{params.source}: window.end {params.window.end!r}: the police.uk data "
+            f"({', '.join(params.data.police_uk)}) hold no month in the review window {w.label}; "
+            f"they cover {have}. Add the new months' street files, or set window.end to a month "
+            "the data cover.")
+
+
+def _check_partner(params: Parameters) -> None:
+    from sa_lib.data.measures import find_partner_files
+    from sa_lib.data.parameters import check_inside_data_roots
+
+    folder = params.path("partner")
+    for f in find_partner_files(folder).values():
+        check_inside_data_roots(f, "data.partner")
+    partner_returns(params)
+
+
+def _check_morile(params: Parameters) -> None:
+    from sa_lib.data.cache import cached_load
+    from sa_lib.data.parameters import check_inside_data_roots
+    from sa_lib.errors import ParameterError
+    from sa_lib.stats.morile import load_morile_scales, read_morile_sheets
+
+    scales_file = check_inside_data_roots(params.path("morile_scales"), "data.morile_scales")
+    p = params.path("morile_sheets")
+    # The files chapter 5 reads (sa_lib.report.chapters.priorities).
+    files = sorted(p.glob("*morile*.csv")) if p.is_dir() else [p]
+    if not files:
+        raise ParameterError(f"{params.source}: data.morile_sheets: no '*morile*.csv' scoring "
+                             f"sheet in {params.data.morile_sheets}; expected one sheet per scorer")
+    for f in files:
+        check_inside_data_roots(f, "data.morile_sheets")
+    pr = params.priorities
+    themes = list(dict.fromkeys([*pr.perception, *pr.influence, *pr.measures, *pr.volume,
+                                 *pr.trend]))
+    cached_load(("morile_sheets", tuple(themes)), [scales_file, *files],
+                lambda: read_morile_sheets(files, load_morile_scales(scales_file),
+                                           themes=themes or None))
+
+
+def _check_csp_table(params: Parameters) -> None:
+    from sa_lib.data.cache import cached_load
+    from sa_lib.data.home_office import read_csp_recorded_crime
+    from sa_lib.data.parameters import check_inside_data_roots
+    from sa_lib.errors import DataValidationError, Problem
+
+    path = check_inside_data_roots(params.path("csp_table"), "data.csp_table")
+    table = cached_load(("csp_table",), [path], lambda: read_csp_recorded_crime(path))
+    code = params.area.code
+    column, key = (("csp_code", "Community Safety Partnership code") if code[1:3] == "22"
+                   else ("la_code", "Local Authority code"))
+    if code not in set(table[column]):
+        raise DataValidationError([Problem(
+            str(path), None, key, f"no row for area.code {code} ({params.area.name}); expected "
+            "the area's row, to rank it among all CSPs (is this the right table?)")])
+
+
+def _check_population(params: Parameters) -> None:
+    from sa_lib.data.cache import cached_load
+    from sa_lib.data.geography import load_csp_lookup
+    from sa_lib.data.home_office import area_population, population_year, read_population
+    from sa_lib.data.parameters import check_inside_data_roots
+    from sa_lib.errors import DataValidationError, OptionError, Problem
+
+    path = check_inside_data_roots(params.path("population"), "data.population")
+    pop = cached_load(("population",), [path], lambda: read_population(path))
+    code = params.area.code
+    lk = load_csp_lookup()
+    la_codes = sorted(set(lk.loc[(lk["csp_code"] == code) | (lk["lad_code"] == code), "lad_code"]))
+    year = population_year(params.review_window)
+    try:
+        area_population(la_codes, year, pop)
+    except OptionError as exc:
+        raise DataValidationError([Problem(
+            str(path), None, "area_code", f"{exc} (area.code {code}, {params.area.name}); "
+            f"expected an estimate for {', '.join(la_codes)} in or before {year}")]) from None

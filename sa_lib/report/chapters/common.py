@@ -1,0 +1,168 @@
+"""What every chapter shares: the table spec, the SYNTHETIC labels and the change-table helpers.
+
+Kept apart from the chapters so that no chapter imports another: chapter 3
+lays out its change tables exactly as chapter 2 does, and the key findings
+quote the same sentences, through the functions here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from sa_lib.data.parameters import TOTAL_CRIME, Parameters
+from sa_lib.errors import OptionError
+from sa_lib.stats.change import NOT_COMPARED
+
+__all__ = [
+    "ASB",
+    "SYNTHETIC_LABEL",
+    "SYNTHETIC_NOTE",
+    "TableSpec",
+    "variation_phrase",
+    "change_sums",
+    "change_table_layout",
+    "redact_small_counts",
+    "with_significance",
+    "with_total",
+]
+
+ASB = "Anti-social behaviour"
+#: Added to every title and note of a table or chart built from synthetic partner data.
+SYNTHETIC_LABEL = "SYNTHETIC data"
+SYNTHETIC_NOTE = ("SYNTHETIC: these partner figures come from the seeded generator "
+                  "sa_lib.data.synthetic, not from any real partner return.")
+_VARIATION_WORDS = {
+    "common_cause": "shows only common-cause variation (no sign of real change)",
+    "special_cause_improvement": "shows special-cause variation in the improving direction",
+    "special_cause_concern": "shows special-cause variation of concern",
+    "special_cause_neutral_high": "shows special-cause variation: unusually high",
+    "special_cause_neutral_low": "shows special-cause variation: unusually low",
+}
+
+
+@dataclass
+class TableSpec:
+    """A table with what the publisher needs to write and show it."""
+
+    df: pd.DataFrame
+    name: str
+    title: str
+    note: str = ""
+    sensitive: bool = False
+    confidential: bool = False
+
+
+def variation_phrase(variation_type: str) -> str:
+    """Plain words for an SPC ``variation_type`` (the latest point's type).
+
+    Examples
+    --------
+    >>> variation_phrase("common_cause")
+    'shows only common-cause variation (no sign of real change)'
+    """
+    try:
+        return _VARIATION_WORDS[variation_type]
+    except KeyError:
+        raise OptionError(f"unknown variation_type {variation_type!r}; "
+                          f"expected one of {list(_VARIATION_WORDS)}") from None
+
+
+def with_total(counts: pd.DataFrame) -> pd.DataFrame:
+    """Monthly counts plus a 'Total crime (excluding ASB)' series."""
+    crimes = counts[counts["crime_type"] != ASB]
+    total = crimes.groupby(["month", "area"], as_index=False)["count"].sum()
+    return pd.concat([total.assign(crime_type=TOTAL_CRIME), counts], ignore_index=True)
+
+
+def change_table_layout(t: pd.DataFrame, params: Parameters) -> pd.DataFrame:
+    """A :func:`~sa_lib.stats.change.compare_windows` result in the published layout."""
+    prev, cur = params.previous_window.label, params.current_window.label
+    out = pd.DataFrame({
+        "crime type": t["category"],
+        prev: t["previous"],
+        cur: t["current"],
+        "difference": t["difference"],
+        "% change": t["pct_change"].round(1),
+        "significance": t["significance"],
+    })
+    out.attrs["count_columns"] = [prev, cur]
+    out.attrs["derived"] = {c: [prev, cur] for c in ("difference", "% change", "significance")}
+    # The total row adds up the rows below it: without this, a hidden small count
+    # could be worked out as the total minus the visible rows.
+    out.attrs["label_column"] = "crime type"
+    out.attrs["sums"] = change_sums(t["category"])
+    return out
+
+
+def change_sums(categories: pd.Series) -> dict[str, list[str]]:
+    """The total rows of a change table and the rows each adds up, in table order.
+
+    "Total crime (excluding ASB)" adds up every crime type except ASB; a theme's
+    "<theme>: all types" row adds up the theme's types.
+
+    Examples
+    --------
+    >>> change_sums(pd.Series(["Total crime (excluding ASB)", "Anti-social behaviour",
+    ...                        "Burglary", "Robbery"]))
+    {'Total crime (excluding ASB)': ['Burglary', 'Robbery']}
+    >>> change_sums(pd.Series(["Drugs"]))
+    {}
+    """
+    cats = [str(c) for c in categories]
+    out = {}
+    for total in cats:
+        if total == TOTAL_CRIME:
+            out[total] = [c for c in cats if c not in (TOTAL_CRIME, ASB)]
+        elif total.endswith(": all types"):
+            out[total] = [c for c in cats if c != total]
+    return {k: v for k, v in out.items() if v}
+
+
+def redact_small_counts(change: pd.DataFrame, public: bool, threshold: int,
+                        label: str = "category", counts: tuple[str, ...] = ("previous", "current"),
+                        sums: dict[str, list[str]] | None = None,
+                        ) -> pd.DataFrame:
+    """In the public build, replace sentences that would quote a count the table hides.
+
+    Tables get cell suppression from the publisher; prose is written from the same
+    numbers, so it is withheld here for the rows whose counts the table hides: counts
+    from 1 to threshold - 1, and, when the table has total rows (``sums``, as in
+    :func:`change_sums`), the rows secondary suppression hides so that a small count
+    cannot be worked out from a total.  ``small_count`` marks every withheld row.
+    """
+    if not public or change.empty:
+        return change
+    vals = change[list(counts)].apply(pd.to_numeric, errors="coerce")
+    small = ((vals > 0) & (vals < threshold)).any(axis=1)
+    hidden = small
+    if sums:
+        from sa_lib.stats.disclosure import suppression_mask
+
+        mask = suppression_mask(change[[label, *counts]].reset_index(drop=True), threshold,
+                                value_columns=list(counts), label_column=label, sums=sums)
+        hidden = pd.Series(mask[list(counts)].any(axis=1).to_numpy(), index=change.index)
+    if not hidden.any():
+        return change
+    out = change.copy()
+    out["small_count"] = hidden
+    out.loc[small, "sentence"] = [
+        f"{c}: fewer than {threshold} in a window, so the figures are withheld in the public "
+        "report." for c in out.loc[small, label]]
+    protect = hidden & ~small
+    out.loc[protect, "sentence"] = [
+        f"{c}: withheld in the public report, because with the other figures it would reveal "
+        f"a count below {threshold}." for c in out.loc[protect, label]]
+    return out
+
+
+def with_significance(row: pd.Series) -> str:
+    """A change-table row's sentence followed by its significance, when it was tested.
+
+    Not after a sentence withheld in the public build: the table hides the
+    significance with the counts.
+    """
+    if row["significance"] == NOT_COMPARED or bool(row.get("small_count", False)):
+        return str(row["sentence"])
+    return f"{row['sentence']} The change is {row['significance']}."
