@@ -25,11 +25,11 @@ import yaml
 import sa_lib.run.runner as runner
 from sa_lib import errors
 from sa_lib.data.home_office import read_csp_recorded_crime, read_population
+from sa_lib.data.inputs import check_inputs
 from sa_lib.data.parameters import EXTRA_DATA_DIRS_ENV, load_parameters
 from sa_lib.data.partner import read_partner
 from sa_lib.data.police_uk import read_police_uk
 from sa_lib.paths import DATA_DIR, PARAMETERS_DIR, PROJECT_ROOT
-from sa_lib.data.inputs import check_inputs
 from sa_lib.run import cli
 from sa_lib.stats.morile import load_morile_scales, read_morile_sheets
 

@@ -71,10 +71,10 @@ from typing import Any, TypeVar
 import nbformat
 import pandas as pd
 
+from sa_lib.data.inputs import check_inputs
 from sa_lib.data.parameters import Parameters, load_parameters
 from sa_lib.errors import OutputError, SAError
 from sa_lib.paths import NOTEBOOKS_DIR, OUTPUTS_DIR, PROJECT_ROOT
-from sa_lib.data.inputs import check_inputs
 from sa_lib.report.html import combined_report, notebook_html
 
 __all__ = ["RunResult", "NotebookFailed", "RunInterrupted", "NotebookJob", "BatchResult",

@@ -86,6 +86,7 @@ def partner_observations(data: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 
     Examples
     --------
+    >>> from sa_lib.data.measures import load_partner_data
     >>> from sa_lib.paths import DATA_DIR
     >>> obs = partner_observations(load_partner_data(DATA_DIR / "synthetic"))
     >>> s136 = obs[obs["measure"] == "Section 136 detentions"]
@@ -194,6 +195,7 @@ def measure_window_values(observations: pd.DataFrame, window: Window,
 
     Examples
     --------
+    >>> from sa_lib.data.measures import load_partner_data
     >>> from sa_lib.paths import DATA_DIR
     >>> from sa_lib.periods import calendar_year
     >>> obs = partner_observations(load_partner_data(DATA_DIR / "synthetic"))
@@ -252,6 +254,7 @@ def monthly_measure(observations: pd.DataFrame, measure: str,
 
     Examples
     --------
+    >>> from sa_lib.data.measures import load_partner_data
     >>> from sa_lib.paths import DATA_DIR
     >>> obs = partner_observations(load_partner_data(DATA_DIR / "synthetic"))
     >>> len(monthly_measure(obs, "Needle finds"))
