@@ -18,6 +18,8 @@ import pandas as pd
 from IPython.display import Markdown
 
 from sa_lib.data.measures import PARTNER_MEASURES
+from sa_lib.data.morile_scales import MoRiLEScales, load_morile_scales
+from sa_lib.data.morile_sheets import read_morile_sheets
 from sa_lib.data.parameters import Parameters
 from sa_lib.errors import OptionError
 from sa_lib.report.chapters.themes import SYNTHETIC_LABEL, SYNTHETIC_NOTE, TableSpec
@@ -25,12 +27,9 @@ from sa_lib.report.charts import Chart
 from sa_lib.report.publish import markdown_escape
 from sa_lib.stats.change import NOT_COMPARED, compare_windows
 from sa_lib.stats.morile import (
-    MoRiLEScales,
     aggregate_morile,
-    load_morile_scales,
     morile_matrix,
     rank_stability,
-    read_morile_sheets,
     score_morile,
 )
 from sa_lib.stats.observations import measure_window_values
