@@ -50,9 +50,20 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "sa_lib.data.measures": (
         "PARTNER_MEASURES", "MeasureSpec", "find_partner_files", "load_partner_data",
     ),
+    "sa_lib.data.morile_scales": (
+        "DEFAULT_MORILE_SCALES", "MoRiLEScale", "MoRiLEScales", "load_morile_scales",
+    ),
+    "sa_lib.data.morile_sheets": (
+        "read_morile_sheets", "validate_morile_scores",
+    ),
     "sa_lib.data.partner": (
-        "PARTNER_KINDS", "PartnerColumn", "PartnerSchema", "pseudonymise", "read_partner",
-        "validate_partner", "write_templates",
+        "pseudonymise", "read_partner", "validate_partner",
+    ),
+    "sa_lib.data.partner_schema": (
+        "PARTNER_KINDS", "PartnerColumn", "PartnerSchema",
+    ),
+    "sa_lib.data.partner_templates": (
+        "write_templates",
     ),
     "sa_lib.data.police_uk": (
         "CRIME_TYPES", "POLICE_UK_COLUMNS", "find_street_files", "load_report", "monthly_counts",
@@ -73,9 +84,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "check_disclosure", "render_table", "safe_percentage", "suppress", "suppression_mask",
     ),
     "sa_lib.stats.morile": (
-        "DEFAULT_MORILE_SCALES", "MoRiLEScale", "MoRiLEScales", "aggregate_morile",
-        "load_morile_scales", "morile_matrix", "rank_stability", "read_morile_sheets",
-        "score_morile", "validate_morile_scores",
+        "aggregate_morile", "morile_matrix", "rank_stability", "score_morile",
     ),
     "sa_lib.stats.observations": (
         "measure_window_values", "monthly_measure", "partner_observations",

@@ -26,12 +26,13 @@ import sa_lib.run.runner as runner
 from sa_lib import errors
 from sa_lib.data.home_office import read_csp_recorded_crime, read_population
 from sa_lib.data.inputs import check_inputs
+from sa_lib.data.morile_scales import load_morile_scales
+from sa_lib.data.morile_sheets import read_morile_sheets
 from sa_lib.data.parameters import EXTRA_DATA_DIRS_ENV, load_parameters
 from sa_lib.data.partner import read_partner
 from sa_lib.data.police_uk import read_police_uk
 from sa_lib.paths import DATA_DIR, PARAMETERS_DIR, PROJECT_ROOT
 from sa_lib.run import cli
-from sa_lib.stats.morile import load_morile_scales, read_morile_sheets
 
 CORPUS = Path(__file__).parent / "bad_inputs"
 CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text(encoding="utf-8"))
@@ -174,7 +175,7 @@ def test_corpus_is_complete() -> None:
     inputs = {c["input"] for c in CASES}
     assert inputs == {"police_uk", "partner", "morile_sheets", "morile_scales", "csp_table",
                       "population", "parameters"}
-    from sa_lib.data.partner import PARTNER_KINDS
+    from sa_lib.data.partner_schema import PARTNER_KINDS
 
     kinds = {c.get("kind") for c in CASES}
     assert set(PARTNER_KINDS) - {"morile_sheet"} <= kinds, "a partner kind has no bad input"
@@ -245,9 +246,9 @@ def test_yaml_is_read_with_safe_loaders_only(tmp_path: Path) -> None:
     """No module reads YAML with an unsafe loader, and a python tag is refused, never run."""
     unsafe = re.compile(r"yaml\.(unsafe_load|full_load|load_all)\(|Loader=yaml\.(Unsafe|Full)?Loader"
                         r"|yaml\.load\((?!.*Loader=_UniqueKeyLoader)")
-    for path in [*(PROJECT_ROOT / "sa_lib").glob("*.py"), *(PROJECT_ROOT / "tools").glob("*.py")]:
+    for path in [*(PROJECT_ROOT / "sa_lib").rglob("*.py"), *(PROJECT_ROOT / "tools").glob("*.py")]:
         assert not unsafe.search(path.read_text(encoding="utf-8")), path
-    from sa_lib.stats.morile import _UniqueKeyLoader
+    from sa_lib.data.morile_scales import _UniqueKeyLoader
 
     assert issubclass(_UniqueKeyLoader, yaml.SafeLoader)
     marker = tmp_path / "ran"

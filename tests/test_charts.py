@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from sa_lib.data.morile_scales import load_morile_scales
 from sa_lib.errors import OptionError
 from sa_lib.report.charts import (
     bar_chart,
@@ -14,7 +15,7 @@ from sa_lib.report.charts import (
     spc_chart,
 )
 from sa_lib.stats.change import format_count
-from sa_lib.stats.morile import aggregate_morile, load_morile_scales, morile_matrix, score_morile
+from sa_lib.stats.morile import aggregate_morile, morile_matrix, score_morile
 from sa_lib.stats.priorities import priority_matrix
 from sa_lib.stats.spc import xmr
 

@@ -12,17 +12,14 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sa_lib.data.morile_scales import DEFAULT_MORILE_SCALES, MoRiLEScales, load_morile_scales
+from sa_lib.data.morile_sheets import read_morile_sheets, validate_morile_scores
 from sa_lib.errors import DataValidationError, MoRiLEError, OptionError, ParameterError
 from sa_lib.stats.morile import (
-    DEFAULT_MORILE_SCALES,
-    MoRiLEScales,
     aggregate_morile,
-    load_morile_scales,
     morile_matrix,
     rank_stability,
-    read_morile_sheets,
     score_morile,
-    validate_morile_scores,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "morile"

@@ -12,14 +12,13 @@ import pandas as pd
 import pytest
 
 from sa_lib.data.partner import (
-    PARTNER_KINDS,
     PSEUDONYM_KEY_ENV,
-    TEMPLATES_DIR,
     pseudonymise,
     read_partner,
     validate_partner,
-    write_templates,
 )
+from sa_lib.data.partner_schema import PARTNER_KINDS
+from sa_lib.data.partner_templates import TEMPLATES_DIR, write_templates
 from sa_lib.errors import DataValidationError, OptionError, Problem
 
 FIXTURES = Path(__file__).parent / "fixtures" / "partner"

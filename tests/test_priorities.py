@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sa_lib.data.morile_scales import load_morile_scales
 from sa_lib.errors import OptionError
 from sa_lib.stats.change import change_table
-from sa_lib.stats.morile import aggregate_morile, load_morile_scales, score_morile
+from sa_lib.stats.morile import aggregate_morile, score_morile
 from sa_lib.stats.priorities import (
     PRIORITY_FACTORS,
     priority_matrix,

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 import sa_lib.data.synthetic as synthetic
-from sa_lib.data.partner import PARTNER_KINDS, read_partner, validate_partner
+from sa_lib.data.partner import read_partner, validate_partner
+from sa_lib.data.partner_schema import PARTNER_KINDS
 from sa_lib.data.synthetic import MORILE_SCORERS, MORILE_THEMES, generate_partner_data
 from sa_lib.errors import OptionError
 
@@ -194,7 +195,8 @@ def test_morile_sheets(data: dict, files: dict[str, Path]) -> None:
         assert list(sheet["theme"].unique()) == list(MORILE_THEMES)
         assert set(sheet["field"]) == fields and len(sheet) == len(MORILE_THEMES) * len(fields)
         assert (sheet["scorer"] == scorer).all()
-    from sa_lib.stats.morile import load_morile_scales, read_morile_sheets
+    from sa_lib.data.morile_scales import load_morile_scales
+    from sa_lib.data.morile_sheets import read_morile_sheets
     sheets = read_morile_sheets([p for k, p in files.items() if k.startswith("morile")],
                                 load_morile_scales(), themes=list(MORILE_THEMES))
     assert set(sheets["scorer"]) == set(MORILE_SCORERS)

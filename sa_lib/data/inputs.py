@@ -118,9 +118,10 @@ def _check_partner(params: Parameters) -> None:
 
 def _check_morile(params: Parameters) -> None:
     from sa_lib.data.cache import cached_load
+    from sa_lib.data.morile_scales import load_morile_scales
+    from sa_lib.data.morile_sheets import read_morile_sheets
     from sa_lib.data.parameters import check_inside_data_roots
     from sa_lib.errors import ParameterError
-    from sa_lib.stats.morile import load_morile_scales, read_morile_sheets
 
     scales_file = check_inside_data_roots(params.path("morile_scales"), "data.morile_scales")
     p = params.path("morile_sheets")

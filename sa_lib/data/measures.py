@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from sa_lib.data.partner import PARTNER_KINDS, PSEUDONYM_KEY_ENV, read_partner
+from sa_lib.data.partner import PSEUDONYM_KEY_ENV, read_partner
+from sa_lib.data.partner_schema import PARTNER_KINDS
 from sa_lib.errors import OptionError
 
 __all__ = [

@@ -26,9 +26,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator, StrMethodFormatter
 
+from sa_lib.data.morile_scales import ORG_FIELD, MoRiLEScales
 from sa_lib.errors import OptionError
 from sa_lib.stats.change import format_count
-from sa_lib.stats.morile import ORG_FIELD, MoRiLEScales
 from sa_lib.stats.priorities import PRIORITY_FACTORS, _check_weights
 
 __all__ = [
@@ -516,7 +516,8 @@ def morile_heatmap(
     Examples
     --------
     >>> import pandas as pd
-    >>> from sa_lib.stats.morile import aggregate_morile, load_morile_scales, morile_matrix, score_morile
+    >>> from sa_lib.data.morile_scales import load_morile_scales
+    >>> from sa_lib.stats.morile import aggregate_morile, morile_matrix, score_morile
     >>> scales = load_morile_scales()
     >>> rows = [("ASB", ["Low"] * 5 + ["Frequent", "Low", "Full", "High"]),
     ...         ("Robbery", ["Moderate"] * 5 + ["Occasional", "High", "Partial", "Low"])]

@@ -34,7 +34,8 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from sa_lib.data.partner import PARTNER_KINDS, validate_partner
+    from sa_lib.data.partner import validate_partner
+    from sa_lib.data.partner_schema import PARTNER_KINDS
 
     if args.kind not in PARTNER_KINDS:
         raise SAError(f"--kind {args.kind!r} is not a partner data kind; choose from "

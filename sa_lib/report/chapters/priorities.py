@@ -19,6 +19,8 @@ import pandas as pd
 from IPython.display import Markdown
 
 from sa_lib.data.measures import PARTNER_MEASURES
+from sa_lib.data.morile_scales import MoRiLEScales, load_morile_scales
+from sa_lib.data.morile_sheets import read_morile_sheets
 from sa_lib.errors import OptionError
 from sa_lib.report.chapters.common import SYNTHETIC_LABEL, SYNTHETIC_NOTE, TableSpec
 from sa_lib.report.chapters.partners import PartnerMeasures
@@ -27,12 +29,9 @@ from sa_lib.report.context import AssessmentContext
 from sa_lib.report.publish import markdown_escape
 from sa_lib.stats.change import NOT_COMPARED, compare_windows
 from sa_lib.stats.morile import (
-    MoRiLEScales,
     aggregate_morile,
-    load_morile_scales,
     morile_matrix,
     rank_stability,
-    read_morile_sheets,
     score_morile,
 )
 from sa_lib.stats.observations import measure_window_values
