@@ -1,0 +1,165 @@
+"""SPC chart: one XmR series in the NHS "Making Data Count" style, with its alt text."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.dates import DateFormatter
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from sa_lib.errors import OptionError
+from sa_lib.report.charts.base import SPC_COLOURS, Chart
+from sa_lib.stats.change import format_count
+
+__all__ = ["spc_chart"]
+
+_POINT_WORDS = {
+    "common_cause": "common-cause variation",
+    "special_cause_improvement": "special-cause variation (improvement)",
+    "special_cause_concern": "special-cause variation (concern)",
+    "special_cause_neutral_high": "special-cause variation (unusually high)",
+    "special_cause_neutral_low": "special-cause variation (unusually low)",
+}
+
+
+def _fmt(x: float) -> str:
+    if np.isnan(x):
+        return "not defined"
+    return format_count(round(float(x), 1))
+
+
+def spc_chart(
+    spc: pd.DataFrame,
+    title: str,
+    value_label: str = "Count",
+    show_near_lines: bool = False,
+    caption: str | None = None,
+) -> Chart:
+    """Draw one SPC series from :func:`sa_lib.xmr`, in the NHS / police style.
+
+    Points are coloured by ``point_type`` (grey common cause, blue
+    improvement, orange concern, purple neutral); each rebase segment has its
+    own mean (solid) and process limits (dashed), labelled at its right end.
+
+    Parameters
+    ----------
+    spc : DataFrame
+        :func:`sa_lib.xmr` output for a single series (filter first if it has
+        several groups).
+    title : str
+        Chart title; also starts the alt text.
+    value_label : str, default "Count"
+        Y-axis label.
+    show_near_lines : bool, default False
+        Also draw the 2-sigma "near" lines (dotted).
+    caption : str, optional
+        Small text under the chart (e.g. "Synthetic data").
+
+    Returns
+    -------
+    Chart
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sa_lib.stats.spc import xmr
+    >>> df = pd.DataFrame({"month": pd.date_range("2024-01-01", periods=12, freq="MS"),
+    ...                    "n": [5, 6, 5, 7, 6, 5, 6, 7, 5, 6, 5, 20]})
+    >>> chart = spc_chart(xmr(df, "n", "month"), "Robbery, Maidstone")
+    >>> chart.alt_text.split(".")[0]
+    'SPC chart of Robbery, Maidstone: 12 monthly values from Jan 2024 to Dec 2024'
+    """
+    opts = spc.attrs.get("spc_options", {})
+    date, value = opts.get("date"), opts.get("value")
+    if date is None or value is None:
+        raise OptionError("spc_chart needs the output of xmr() (its options were lost)")
+    by = opts.get("by") or []
+    if by and spc[by].drop_duplicates().shape[0] > 1:
+        raise OptionError(
+            f"spc_chart draws one series; the data has several groups in {by}. "
+            "Filter to one first, e.g. spc[spc['crime_type'] == 'Robbery']"
+        )
+    fig = Figure(figsize=(8, 3.6), dpi=110)
+    ax = fig.add_subplot()
+    if spc.empty:
+        ax.text(0.5, 0.5, "No data", ha="center", va="center", transform=ax.transAxes)
+        ax.set_title(title, loc="left", fontsize=11)
+        return Chart(fig, f"SPC chart of {title}: no data.")
+    x = pd.to_datetime(spc[date]).to_numpy()
+    y = spc[value].to_numpy(dtype=float)
+    ax.plot(x, y, color="#9b9b9b", linewidth=1, zorder=2)
+    for seg_id, seg in spc.groupby("rebase_group", sort=True):
+        sx = pd.to_datetime(seg[date]).to_numpy()
+        first = seg.iloc[0]
+        ax.plot(sx, seg["mean"], color="#231f20", linewidth=1.2, zorder=1)
+        ax.plot(sx, seg["upl"], color="#231f20", linewidth=1, linestyle="--", zorder=1)
+        ax.plot(sx, seg["lpl"], color="#231f20", linewidth=1, linestyle="--", zorder=1)
+        if show_near_lines:
+            ax.plot(sx, seg["near_upl"], color="#9b9b9b", linewidth=0.8, linestyle=":")
+            ax.plot(sx, seg["near_lpl"], color="#9b9b9b", linewidth=0.8, linestyle=":")
+        for name, val in (("Mean", first["mean"]), ("UPL", first["upl"]), ("LPL", first["lpl"])):
+            if not np.isnan(val):
+                ax.annotate(f"{name} {_fmt(val)}", (sx[-1], val), xytext=(3, 0),
+                            textcoords="offset points", fontsize=7, va="center")
+        del seg_id
+    if "target" in spc and spc["target"].notna().any():
+        ax.plot(x, spc["target"], color="#d5281b", linewidth=1, linestyle="-.", label="Target")
+    colours = spc["point_type"].astype(str).map(SPC_COLOURS).fillna(SPC_COLOURS["common_cause"])
+    ax.scatter(x, y, c=colours.tolist(), s=22, zorder=3, edgecolors="none")
+    present = list(dict.fromkeys(spc["point_type"].astype(str)))
+    handles = [Line2D([], [], marker="o", linestyle="", color=SPC_COLOURS[p],
+                      label=_POINT_WORDS[p].capitalize()) for p in present]
+    handles += [Line2D([], [], color="#231f20", label="Mean"),
+                Line2D([], [], color="#231f20", linestyle="--", label="Process limits")]
+    if "target" in spc and spc["target"].notna().any():
+        handles.append(Line2D([], [], color="#d5281b", linestyle="-.", label="Target"))
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.08, 1),
+              frameon=False)
+    ax.set_title(title, loc="left", fontsize=11)
+    ax.set_ylabel(value_label)
+    ax.grid(axis="y", color="#e8edee", linewidth=0.8)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.xaxis.set_major_formatter(DateFormatter("%b %y"))
+    # Whole-number data get whole-number ticks; otherwise a tick such as 2.5 would print as "2".
+    whole = bool(np.all(np.isnan(y) | (y == np.round(y))))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins="auto", integer=whole))
+    ax.yaxis.set_major_formatter(FuncFormatter(_tick_label))
+    fig.autofmt_xdate()
+    if caption:
+        fig.text(0.01, 0.01, caption, fontsize=7, color="#4c6272")
+    return Chart(fig, _spc_alt_text(spc, title, date, value))
+
+
+def _tick_label(v: float, _pos: int | None = None) -> str:
+    return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}"
+
+
+def _spc_alt_text(spc: pd.DataFrame, title: str, date: str, value: str) -> str:
+    d = pd.to_datetime(spc[date])
+    parts = [
+        f"SPC chart of {title}: {len(spc)} monthly values from {d.min():%b %Y} to {d.max():%b %Y}."
+    ]
+    for _, seg in spc.groupby("rebase_group", sort=True):
+        first = seg.iloc[0]
+        sd = pd.to_datetime(seg[date])
+        prefix = f"From {sd.min():%b %Y}, the" if spc["rebase_group"].nunique() > 1 else "The"
+        parts.append(
+            f"{prefix} mean is {_fmt(first['mean'])}, with an upper process limit of "
+            f"{_fmt(first['upl'])} and a lower process limit of {_fmt(first['lpl'])}."
+        )
+    counts = spc["point_type"].astype(str).value_counts()
+    special = {k: int(v) for k, v in counts.items() if k != "common_cause"}
+    if special:
+        parts.append("Special-cause points: " + "; ".join(
+            f"{n} showing {_POINT_WORDS[k]}" for k, n in special.items()) + ".")
+    else:
+        parts.append("All points show common-cause variation.")
+    last = spc.iloc[-1]
+    parts.append(
+        f"The latest value, {_fmt(float(last[value]))} in {pd.Timestamp(last[date]):%b %Y}, "
+        f"shows {_POINT_WORDS[str(last['point_type'])]}."
+    )
+    return " ".join(parts)
+
