@@ -11,18 +11,12 @@ import yaml
 from nbclient import NotebookClient
 
 import sa_lib.report.explore as explore
+from sa_lib.data.extracts import UNKNOWN_AREA, explore_areas, explore_records
 from sa_lib.data.police_uk import CRIME_TYPES, read_police_uk
 from sa_lib.errors import OptionError
 from sa_lib.paths import DATA_DIR, NOTEBOOKS_DIR, PROJECT_ROOT
-from sa_lib.report.explore import (
-    EXPLORE_CRIME_TYPES,
-    TOTAL_CRIME,
-    UNKNOWN_AREA,
-    explore_areas,
-    explore_records,
-    explore_view,
-    explorer,
-)
+from sa_lib.report.explore import explorer
+from sa_lib.report.explore_view import EXPLORE_CRIME_TYPES, TOTAL_CRIME, explore_view
 
 MAIDSTONE_DIR = DATA_DIR / "police_uk" / "maidstone"
 KENT_SAMPLE_DIR = DATA_DIR / "police_uk" / "kent_sample"

@@ -11,15 +11,9 @@ import pytest
 from sa_lib.data.partner import read_partner
 from sa_lib.errors import OptionError
 from sa_lib.paths import DATA_DIR
-from sa_lib.stats.review import (
-    ASSURANCE_RESULTS,
-    TARGET_STATUSES,
-    review_priorities,
-    review_sentence,
-    review_summary,
-    target_assurance,
-    target_status,
-)
+from sa_lib.stats.assurance import ASSURANCE_RESULTS, target_assurance
+from sa_lib.stats.review import review_priorities, review_sentence, review_summary
+from sa_lib.stats.targets import TARGET_STATUSES, target_status
 
 ACTION_PLAN_CSV = DATA_DIR / "synthetic" / "synthetic_action_plan.csv"
 

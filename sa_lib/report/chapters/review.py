@@ -1,7 +1,7 @@
 """Chapter 4: review of last year's priorities.
 
 The action-plan return gives each indicator's yearly value and target (met /
-not met / no data, :func:`sa_lib.stats.review.target_status`).  Indicators that the
+not met / no data, :func:`sa_lib.stats.targets.target_status`).  Indicators that the
 parameters file links to a monthly measure (``review.indicators``) also get SPC
 assurance against a monthly target (:func:`sa_lib.stats.review.review_priorities`).
 """
