@@ -37,6 +37,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "Window", "calendar_year", "financial_year", "missing_months", "month_window",
         "previous_window", "rolling_window", "window_totals", "year_to_date",
     ),
+    "sa_lib.data.extracts": (
+        "explore_areas", "explore_records",
+    ),
     "sa_lib.data.geography": (
         "Area", "load_csp_lookup", "load_lsoa_lookup", "resolve_area",
     ),
@@ -75,6 +78,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "sa_lib.data.synthetic": (
         "GENERATOR_VERSION", "MORILE_THEMES", "generate_partner_data",
     ),
+    "sa_lib.stats.assurance": (
+        "ASSURANCE_RESULTS", "MIN_SPC_POINTS", "target_assurance",
+    ),
     "sa_lib.stats.change": (
         "NOT_SIGNIFICANT", "SIGNIFICANT", "Change", "change_sentence", "change_significance",
         "change_table", "compare_windows", "format_count", "format_pct", "pct_change",
@@ -97,9 +103,10 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "flag_repeats", "repeat_definition", "repeat_victim_rate",
     ),
     "sa_lib.stats.review": (
-        "ASSURANCE_RESULTS", "MIN_SPC_POINTS", "PLAN_COLUMNS", "TARGET_STATUSES",
-        "review_priorities", "review_sentence", "review_summary", "target_assurance",
-        "target_status",
+        "review_priorities", "review_sentence", "review_summary",
+    ),
+    "sa_lib.stats.targets": (
+        "PLAN_COLUMNS", "TARGET_STATUSES", "target_status",
     ),
     "sa_lib.stats.spc": (
         "POINT_TYPES", "spc_summary", "xmr",
@@ -117,7 +124,10 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "AssessmentContext",
     ),
     "sa_lib.report.explore": (
-        "Explorer", "ExploreView", "explore_areas", "explore_records", "explore_view", "explorer",
+        "Explorer", "explorer",
+    ),
+    "sa_lib.report.explore_view": (
+        "ExploreView", "explore_view",
     ),
 }
 
