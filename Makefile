@@ -8,11 +8,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PARAMS ?= parameters/2025.yaml
 
-.PHONY: report test lint venv clean-venv refresh-golden help
+.PHONY: report test lint check-layers venv clean-venv refresh-golden help
 
 help:
 	@echo "make report          build the strategic assessment for $(PARAMS) into outputs/"
 	@echo "make test            run the whole test suite (ruff, pytest, nbval)"
+	@echo "make check-layers    check sa_lib's layers, import cycles and module sizes"
 	@echo "make refresh-golden  re-execute the golden notebooks and expected tables (on purpose)"
 
 $(STAMP): pyproject.toml
@@ -36,6 +37,9 @@ test: $(STAMP)
 # intended; review `git diff tests/golden tests/expected` before committing.
 refresh-golden: $(STAMP)
 	$(BIN)/python tools/refresh_golden.py
+
+check-layers: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_layering.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
