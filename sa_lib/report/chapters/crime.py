@@ -212,7 +212,7 @@ class _CrimeChapter:
             # A rate times the population (given in the note) is the count: hide the rate
             # wherever the change table hides the count.
             from sa_lib.report.publish import disclosure_mask
-            from sa_lib.stats.disclosure import apply_suppression
+            from sa_lib.stats.suppression import apply_suppression
 
             threshold = self.params.thresholds.disclosure
             hidden = disclosure_mask(self.crime_change_table(), threshold)
@@ -318,7 +318,7 @@ def redact_small_counts(change: pd.DataFrame, public: bool, threshold: int,
     small = ((vals > 0) & (vals < threshold)).any(axis=1)
     hidden = small
     if sums:
-        from sa_lib.stats.disclosure import suppression_mask
+        from sa_lib.stats.suppression import suppression_mask
 
         mask = suppression_mask(change[[label, *counts]].reset_index(drop=True), threshold,
                                 value_columns=list(counts), label_column=label, sums=sums)
