@@ -86,8 +86,10 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "change_table", "compare_windows", "format_count", "format_pct", "pct_change",
     ),
     "sa_lib.stats.disclosure": (
-        "CHANGE_TABLE_DERIVED_COLUMNS", "apply_suppression", "change_table_derived",
-        "check_disclosure", "render_table", "safe_percentage", "suppress", "suppression_mask",
+        "CHANGE_TABLE_DERIVED_COLUMNS", "change_table_derived", "render_table", "safe_percentage",
+    ),
+    "sa_lib.stats.disclosure_audit": (
+        "check_disclosure",
     ),
     "sa_lib.stats.morile": (
         "aggregate_morile", "morile_matrix", "rank_stability", "score_morile",
@@ -104,6 +106,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "sa_lib.stats.review": (
         "review_priorities", "review_sentence", "review_summary",
+    ),
+    "sa_lib.stats.suppression": (
+        "apply_suppression", "suppress", "suppression_mask",
     ),
     "sa_lib.stats.targets": (
         "PLAN_COLUMNS", "TARGET_STATUSES", "target_status",

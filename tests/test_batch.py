@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+import sa_lib.run.batch as batch_run
+import sa_lib.run.execute as execute
 import sa_lib.run.runner as runner
 from sa_lib.paths import PARAMETERS_DIR
 from sa_lib.run.cli import main
@@ -26,6 +28,7 @@ def one_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copy(runner.report_notebooks()[0], nb_dir)
     out = tmp_path / "outputs"
     monkeypatch.setattr(runner, "NOTEBOOKS_DIR", nb_dir)
+    monkeypatch.setattr(execute, "NOTEBOOKS_DIR", nb_dir)
     monkeypatch.setattr(runner, "OUTPUTS_DIR", out)
     raw = yaml.safe_load((PARAMETERS_DIR / "2025.yaml").read_text(encoding="utf-8"))
     raw["data"]["police_uk"] = ["data/police_uk/kent_sample"]
@@ -36,7 +39,7 @@ def one_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return params
 
 
-def _check(batch: runner.BatchResult, out: Path) -> None:
+def _check(batch: batch_run.BatchResult, out: Path) -> None:
     assert not batch.failures, batch.failures
     assert sorted(batch.results) == sorted(AREAS)
     for slug in ("maidstone", "tunbridge-wells"):
@@ -47,7 +50,7 @@ def _check(batch: runner.BatchResult, out: Path) -> None:
 
 
 def test_batch_on_threads_builds_every_area(one_notebook: Path) -> None:
-    batch = runner.run_batch(one_notebook, AREAS, workers=2, progress=False)
+    batch = batch_run.run_batch(one_notebook, AREAS, workers=2, progress=False)
     _check(batch, runner.OUTPUTS_DIR)
 
 
@@ -56,7 +59,7 @@ def test_batch_on_a_local_dask_cluster(one_notebook: Path) -> None:
     # In-process workers, so the test's notebook folder applies to them too.
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster:
-        batch = runner.run_batch(one_notebook, AREAS, scheduler="dask",
+        batch = batch_run.run_batch(one_notebook, AREAS, scheduler="dask",
                                  dask_address=cluster.scheduler_address, progress=False)
     _check(batch, runner.OUTPUTS_DIR)
 
@@ -64,7 +67,7 @@ def test_batch_on_a_local_dask_cluster(one_notebook: Path) -> None:
 def test_batch_keeps_going_when_one_area_has_no_data(one_notebook: Path,
                                                      capsys: pytest.CaptureFixture) -> None:
     # Medway's records are in the Kent files too, but a made-up area has none: it fails alone.
-    batch = runner.run_batch(one_notebook, ["E22000142", "E22000143"], workers=2, progress=False)
+    batch = batch_run.run_batch(one_notebook, ["E22000142", "E22000143"], workers=2, progress=False)
     assert "E22000142" in batch.results
     rc = main(["run", str(one_notebook), "--area", "E22000142", "--area", "E99999999",
                "--no-progress"])

@@ -36,7 +36,7 @@ from bs4 import BeautifulSoup
 import sa_lib.run.runner as runner
 from sa_lib.paths import DATA_DIR, PARAMETERS_DIR
 from sa_lib.report.publish import table_metadata
-from sa_lib.stats.disclosure import check_disclosure, recoverable_cells
+from sa_lib.stats.disclosure_audit import check_disclosure, recoverable_cells
 
 TOKEN = "VICTIM-PLANTED-7Q3Z"
 SCRIPT = '<script>alert("x")</script>'

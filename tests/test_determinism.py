@@ -17,6 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import sa_lib.run.journal as journal_module
 import sa_lib.run.runner as runner
 from sa_lib.report.html import BUILT_LINE, built_line, without_built_line
 
@@ -103,7 +104,7 @@ def test_executed_notebooks_are_identical_but_for_the_outputs_folder(
 def test_timings_are_in_the_run_journal_not_the_manifest(built: Path) -> None:
     manifest = json.loads((built / "manifest.json").read_text("utf-8"))
     assert not any("timing" in key for key in manifest)
-    journal = runner.read_journal(runner.journal_path(built.parent, built.name))
+    journal = journal_module.read_journal(journal_module.journal_path(built.parent, built.name))
     assert journal is not None and journal["status"] == "succeeded"
     assert journal["timings_seconds"]["total_seconds"] > 0
     assert {f"{a}/{n}" for a in runner.AUDIENCES for n in manifest["notebooks"]} \

@@ -9,18 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sa_lib.errors import OptionError
-from sa_lib.stats.disclosure import (
-    apply_suppression,
-    change_table_derived,
+from sa_lib.stats.disclosure import change_table_derived, render_table, safe_percentage
+from sa_lib.stats.disclosure_audit import (
     check_disclosure,
     find_sum_columns,
     find_sum_rows,
     recoverable_cells,
-    render_table,
-    safe_percentage,
-    suppress,
-    suppression_mask,
 )
+from sa_lib.stats.suppression import apply_suppression, suppress, suppression_mask
 
 BOTH = {"row_total": "Total", "column_total_row": "Total"}
 

@@ -30,11 +30,14 @@ from pathlib import Path
 
 import pytest
 
+import sa_lib.run.execute as execute
+import sa_lib.run.journal as run_journal
 import sa_lib.run.runner as runner
 from sa_lib.errors import OutputError, SAError
 from sa_lib.paths import PROJECT_ROOT
 from sa_lib.run.cli import main
-from sa_lib.run.runner import journal_path, read_journal, recover_stale_runs, run_assessment
+from sa_lib.run.journal import journal_path, read_journal, recover_stale_runs
+from sa_lib.run.runner import run_assessment
 
 PARAMETERS = str(PROJECT_ROOT / "parameters" / "2025.yaml")
 ENOSPC = OSError(errno.ENOSPC, "No space left on device")
@@ -90,7 +93,7 @@ def copied_execution(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The first notebook only, its execution replaced by copying the session build's results
     (see the module docstring)."""
 
-    def copy_executed(job: runner.NotebookJob, out_nb: Path, parameters: dict[str, str],
+    def copy_executed(job: execute.NotebookJob, out_nb: Path, parameters: dict[str, str],
                       km: object) -> None:
         source = built / parameters["audience"]
         build = Path(parameters["output_dir"])
@@ -100,8 +103,8 @@ def copied_execution(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
     first = runner.report_notebooks()[:1]
     monkeypatch.setattr(runner, "report_notebooks", lambda: first)
-    monkeypatch.setattr(runner, "KernelPool", _NoKernels)
-    monkeypatch.setattr(runner, "_run_notebook", copy_executed)
+    monkeypatch.setattr(execute, "KernelPool", _NoKernels)
+    monkeypatch.setattr(execute, "_run_notebook", copy_executed)
 
 
 def _fail_write_text(name: Callable[[str], bool]) -> Callable[..., int]:
@@ -189,7 +192,7 @@ def test_a_run_that_could_not_record_its_failure_says_so(
     """The journal is on the same full disk: the error still reaches the user, and says that
     it could not be recorded."""
     writes: list[str] = []
-    original = runner._write_journal
+    original = run_journal._write_journal
 
     def journal_then_full(path: Path, record: dict) -> None:
         writes.append(record["status"])
@@ -197,7 +200,7 @@ def test_a_run_that_could_not_record_its_failure_says_so(
             raise ENOSPC
         original(path, record)
 
-    monkeypatch.setattr(runner, "_write_journal", journal_then_full)
+    monkeypatch.setattr(run_journal, "_write_journal", journal_then_full)
     monkeypatch.setattr(runner, "_write_xlsx", _fail_xlsx)
     before = digest(previous)
     with pytest.raises(OutputError, match="could not be recorded in .*No space left"):
@@ -304,8 +307,8 @@ def test_a_run_in_progress_is_not_disturbed(previous: Path) -> None:
         journal = journal_path(area, previous.name)
         journal.parent.mkdir()
         journal.write_text(json.dumps({
-            "status": "running", "pid": live.pid, "process_start": runner._process_start(live.pid),
-            "host": None, "started": "2026-12-02T09:00:00+00:00", "staging": str(staging),
+            "status": "running", "pid": live.pid,
+            "process_start": run_journal._process_start(live.pid), "host": None, "started": "2026-12-02T09:00:00+00:00", "staging": str(staging),
             "report": str(previous)}))
         with pytest.raises(SAError, match=f"another run \\(pid {live.pid}, started "
                            "2026-12-02T09:00:00\\+00:00\\) is building"):
@@ -336,7 +339,7 @@ def _children(pid: int) -> list[int]:
 def _wait_until_gone(pids: list[int], seconds: float = 20) -> None:
     """Wait for processes to end (a killed run's kernels notice their parent is gone)."""
     deadline = time.monotonic() + seconds
-    while any(runner._process_running(p) for p in pids) and time.monotonic() < deadline:
+    while any(run_journal._process_running(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.2)
 
 
@@ -391,7 +394,7 @@ def test_sigkill_during_notebook_3_leaves_previous_report_and_a_record(
     record = read_journal(journal_path(report.parent, report.name))
     assert record is not None
     assert record["status"] == "running" and record["pid"] == pid and record["finished"] is None
-    assert not runner._process_running(pid, record["process_start"])
+    assert not run_journal._process_running(pid, record["process_start"])
     assert leftovers(report.parent) == [f".staging-{report.name}-{pid}"]
 
     # What the next run does first: report the run, remove its staging folder.
@@ -419,4 +422,5 @@ def test_sigterm_during_notebook_3_stops_cleanly_with_one_message(interrupted_ru
     assert record is not None and record["status"] == "interrupted" and record["finished"]
     assert record["error"] in errors[0]
     assert leftovers(report.parent) == []
-    assert not any(runner._process_running(k) for k in run["kernels"]), "a kernel was left running"
+    assert not any(run_journal._process_running(k) for k in run["kernels"]), \
+        "a kernel was left running"

@@ -9,9 +9,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import sa_lib.run.execute as execute
 import sa_lib.run.runner as runner
 from sa_lib.run.cli import main
-from sa_lib.run.runner import NotebookFailed, run_assessment
+from sa_lib.run.execute import NotebookFailed
+from sa_lib.run.runner import run_assessment
 
 
 def test_both_builds_written(built: Path) -> None:
@@ -56,6 +58,7 @@ def test_failure_keeps_previous_report(built: Path, tmp_path: Path,
     nbformat.write(broken, nb_dir / first.name)
     monkeypatch.setattr(runner, "OUTPUTS_DIR", out)
     monkeypatch.setattr(runner, "NOTEBOOKS_DIR", nb_dir)
+    monkeypatch.setattr(execute, "NOTEBOOKS_DIR", nb_dir)
     with pytest.raises(NotebookFailed, match="planted failure") as err:
         run_assessment("parameters/2025.yaml", progress=False)
     # The cell number is the source notebook's (papermill's inserted cells are not counted).

@@ -23,6 +23,7 @@ from pathlib import Path
 import nbformat
 import papermill as pm
 
+import sa_lib.run.execute as execute
 import sa_lib.run.runner as runner
 from sa_lib.paths import NOTEBOOKS_DIR, PROJECT_ROOT
 
@@ -55,7 +56,7 @@ def refresh_golden() -> list[Path]:
     written = []
     for nb in runner.report_notebooks():
         out = GOLDEN / nb.name
-        pm.execute_notebook(str(nb), str(out), kernel_name=runner.KERNEL, cwd=str(GOLDEN),
+        pm.execute_notebook(str(nb), str(out), kernel_name=execute.KERNEL, cwd=str(GOLDEN),
                             parameters={"parameters_file": PARAMETERS, "audience": "official",
                                         "output_dir": ""},
                             progress_bar=False)

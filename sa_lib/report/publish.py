@@ -134,7 +134,7 @@ def disclosure_mask(df: pd.DataFrame, threshold: int, **options: object) -> pd.D
     >>> disclosure_mask(t, 5)["n"].tolist()  # the total too, or All - B gives A
     [True, True, False]
     """
-    from sa_lib.stats.disclosure import suppression_mask
+    from sa_lib.stats.suppression import suppression_mask
 
     return suppression_mask(df.reset_index(drop=True), threshold,
                             **_disclosure_options(df, **options))  # type: ignore[arg-type]

@@ -50,7 +50,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from sa_lib.data.parameters import load_parameters
-    from sa_lib.run.runner import run_assessment, run_batch
+    from sa_lib.run.batch import run_batch
+    from sa_lib.run.runner import run_assessment
 
     areas = list(dict.fromkeys(args.area or []))
     own = load_parameters(Path(args.parameters)).area.code

@@ -138,7 +138,7 @@ def redact_small_counts(change: pd.DataFrame, public: bool, threshold: int,
     small = ((vals > 0) & (vals < threshold)).any(axis=1)
     hidden = small
     if sums:
-        from sa_lib.stats.disclosure import suppression_mask
+        from sa_lib.stats.suppression import suppression_mask
 
         mask = suppression_mask(change[[label, *counts]].reset_index(drop=True), threshold,
                                 value_columns=list(counts), label_column=label, sums=sums)

@@ -186,7 +186,7 @@ class CrimeChapter:
             # A rate times the population (given in the note) is the count: hide the rate
             # wherever the change table hides the count.
             from sa_lib.report.publish import disclosure_mask
-            from sa_lib.stats.disclosure import apply_suppression
+            from sa_lib.stats.suppression import apply_suppression
 
             threshold = self.ctx.params.thresholds.disclosure
             hidden = disclosure_mask(self.crime_change_table(), threshold)

@@ -1,0 +1,177 @@
+"""Batch runs: the report for many areas from one parameters file.
+
+Each area gets a copy of the parameters with its own code and name and is
+built exactly as a single run (:func:`sa_lib.run.runner.run_assessment`), on
+local threads or a ``dask.distributed`` cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sa_lib.data.parameters import load_parameters
+from sa_lib.errors import SAError
+from sa_lib.paths import PROJECT_ROOT
+from sa_lib.run.runner import RunResult, run_assessment
+
+__all__ = ["BatchResult", "run_batch", "area_parameters"]
+
+
+@dataclass
+class BatchResult:
+    """What a batch run produced: one result per area that succeeded, and the failures."""
+
+    results: dict[str, RunResult] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def area_parameters(parameters: str | Path, area_code: str, folder: Path) -> Path:
+    """Write a copy of a parameters file for another area (name from the CSP lookup).
+
+    Everything else (windows, themes, thresholds, data folders) is kept, so every
+    area of a batch is assessed the same way.
+    """
+    import yaml
+
+    from sa_lib.data.geography import load_csp_lookup
+
+    params = load_parameters(_absolute(parameters))
+    lk = load_csp_lookup()
+    hit = lk[(lk["csp_code"] == area_code) | (lk["lad_code"] == area_code)]
+    if hit.empty:
+        raise SAError(f"--area {area_code!r}: not a CSP or local authority code in the lookup")
+    name = str(hit["csp_name"].iloc[0] if (hit["csp_code"] == area_code).any()
+               else hit["lad_name"].iloc[0])
+    raw = yaml.safe_load(Path(params.source).read_text(encoding="utf-8"))
+    raw["area"] = {**raw["area"], "code": area_code, "name": name}
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"{_slug(name)}.yaml"
+    out.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return out
+
+
+def _absolute(path: str | Path) -> Path:
+    p = Path(path)
+    return (p if p.is_absolute() else PROJECT_ROOT / p).resolve()
+
+
+def _slug(text: str) -> str:
+    from sa_lib.report.publish import file_slug
+
+    return file_slug(text)
+
+
+def _run_area(parameters: str, workers: int) -> RunResult:
+    """One area of a batch (top level, so a Dask worker process can import and run it)."""
+    return run_assessment(parameters, workers=workers, progress=False)
+
+
+def run_batch(
+    parameters: str | Path,
+    areas: list[str],
+    workers: int | None = None,
+    scheduler: str = "threads",
+    dask_address: str | None = None,
+    progress: bool = True,
+) -> BatchResult:
+    """Build the report for many areas from one parameters file.
+
+    Each area gets a copy of the parameters with its own code and name, and its
+    own ``outputs/<area>/<period>/`` (built and swapped in exactly as a single
+    run). Areas run side by side, one notebook at a time each, so ``workers``
+    areas use ``workers`` cores; one area failing does not stop the others.
+
+    Parameters
+    ----------
+    parameters : path
+        The template parameters file (e.g. ``parameters/2025.yaml``).
+    areas : list of str
+        CSP (or local authority) codes.
+    workers : int, optional
+        Areas built at once (default: the number of cores).
+    scheduler : {"threads", "dask"}
+        ``"dask"`` hands the areas to a ``dask.distributed`` cluster (optional
+        dependency: ``pip install 'sa-workbook[dask]'``), so a national run can
+        spread over many machines without code changes.
+    dask_address : str, optional
+        Scheduler address of an existing cluster; default: a local cluster with
+        ``workers`` single-threaded worker processes.
+    progress : bool, default True
+        A progress bar over areas.
+
+    Returns
+    -------
+    BatchResult
+        Results by area code, failures by area code (the message), total seconds.
+    """
+    import tempfile
+
+    if scheduler not in ("threads", "dask"):
+        raise SAError(f"scheduler must be 'threads' or 'dask', got {scheduler!r}")
+    if not areas:
+        raise SAError("run_batch needs at least one area code")
+    t0 = time.perf_counter()
+    n = workers or os.cpu_count() or 1
+    out = BatchResult()
+    with tempfile.TemporaryDirectory(prefix="sa-batch-") as tmp:
+        files = {a: str(area_parameters(parameters, a, Path(tmp))) for a in dict.fromkeys(areas)}
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(files), desc="areas", unit="area", file=sys.stderr)
+        try:
+            if scheduler == "dask":
+                _batch_dask(files, n, dask_address, out, bar)
+            else:
+                with ThreadPoolExecutor(max_workers=n) as pool:
+                    futures = {pool.submit(_run_area, f, 1): a for a, f in files.items()}
+                    for fut in as_completed(futures):
+                        _collect(futures[fut], fut.exception(), fut.result, out, bar)
+        finally:
+            if bar is not None:
+                bar.close()
+    out.seconds = round(time.perf_counter() - t0, 2)
+    return out
+
+
+def _collect(area: str, exc: BaseException | None, result: Callable[[], RunResult],
+             out: BatchResult, bar: object) -> None:
+    """Record one finished area: its result, or its error message when it is a user error."""
+    if exc is None:
+        out.results[area] = result()
+    elif isinstance(exc, SAError):
+        out.failures[area] = str(exc)
+    else:
+        raise exc
+    if bar is not None:
+        bar.update(1)  # type: ignore[attr-defined]
+
+
+def _batch_dask(files: dict[str, str], n: int, address: str | None, out: BatchResult,
+                bar: object) -> None:
+    try:
+        from dask.distributed import Client, LocalCluster
+        from dask.distributed import as_completed as dask_completed
+    except ImportError:
+        raise SAError("scheduler='dask' needs dask.distributed: pip install 'sa-workbook[dask]'") \
+            from None
+    cluster = None if address else LocalCluster(n_workers=n, threads_per_worker=1,
+                                                processes=True, dashboard_address=None)
+    client = Client(address or cluster)
+    try:
+        futures = {client.submit(_run_area, f, 1, pure=False, key=f"sa-{a}"): a
+                   for a, f in files.items()}
+        for fut in dask_completed(list(futures)):
+            _collect(futures[fut], fut.exception(), fut.result, out, bar)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -1,0 +1,56 @@
+"""``tables.xlsx``: every table of a build in one workbook, with the same bytes each time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+__all__: list[str] = []
+
+
+def _write_xlsx(build: Path) -> None:
+    """All tables in one workbook: a contents sheet, then one sheet per table.
+
+    Excel sheet names are at most 31 characters, so long table names are cut and
+    numbered to stay unique; the contents sheet maps each sheet to its CSV.
+    """
+    tables = sorted((build / "tables").glob("*.csv"))
+    sheets = _sheet_names([t.stem for t in tables])
+    with pd.ExcelWriter(build / "tables.xlsx", engine="openpyxl") as xl:
+        pd.DataFrame({"sheet": sheets, "table (tables/*.csv)": [t.name for t in tables]}) \
+            .to_excel(xl, sheet_name="contents", index=False)
+        for t, sheet in zip(tables, sheets, strict=True):
+            pd.read_csv(t).to_excel(xl, sheet_name=sheet, index=False)
+    _normalise_xlsx(build / "tables.xlsx")
+
+
+def _sheet_names(names: list[str], limit: int = 31) -> list[str]:
+    """Unique Excel sheet names (<= 31 characters) for table names, in order."""
+    out: list[str] = []
+    for name in names:
+        candidate, n = name[:limit], 1
+        while candidate in out or candidate == "contents":
+            n += 1
+            suffix = f"_{n}"
+            candidate = name[:limit - len(suffix)] + suffix
+        out.append(candidate)
+    return out
+
+
+def _normalise_xlsx(path: Path) -> None:
+    """Rewrite the XLSX zip with fixed timestamps so identical tables give identical bytes."""
+    import zipfile
+
+    tmp = path.with_suffix(".tmp")
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in sorted(src.infolist(), key=lambda i: i.filename):
+            data = src.read(item.filename)
+            if item.filename == "docProps/core.xml":
+                import re
+
+                data = re.sub(rb"<dcterms:(created|modified)[^>]*>[^<]*</dcterms:\1>", b"", data)
+            info = zipfile.ZipInfo(item.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(info, data)
+    tmp.replace(path)
