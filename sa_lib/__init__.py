@@ -2,7 +2,8 @@
 
 The library is layered; data flows one way and nothing imports upwards:
 
-* foundation: :mod:`sa_lib.errors`, :mod:`sa_lib.paths`, :mod:`sa_lib.periods`;
+* foundation: :mod:`sa_lib.errors`, :mod:`sa_lib.paths`, :mod:`sa_lib.periods` and
+  :mod:`sa_lib.output_gate` (every write under the outputs folder);
 * :mod:`sa_lib.data`: loaders that validate input files and return tidy frames;
 * :mod:`sa_lib.stats`: pure analysis, DataFrame in and DataFrame out (no file IO);
 * :mod:`sa_lib.report`: the chapters, charts and publishing that notebooks call;

@@ -5,7 +5,7 @@ The layers, lowest first (a module may import its own layer or a lower one):
 ====  =====================================================  ==========================
 rank  modules                                                what they hold
 ====  =====================================================  ==========================
-0     ``sa_lib.errors``, ``sa_lib.paths``, ``sa_lib.periods``  shared vocabulary
+0     ``errors``, ``paths``, ``periods``, ``output_gate``      shared vocabulary
 1     ``sa_lib.data``                                        loaders and validation
 2     ``sa_lib.stats``                                       pure analysis, no file IO
 3     ``sa_lib.report``                                      chapters, charts, publishing
@@ -29,7 +29,7 @@ import pytest
 from sa_lib.paths import PROJECT_ROOT
 
 PACKAGE = "sa_lib"
-FOUNDATION = {"sa_lib.errors", "sa_lib.paths", "sa_lib.periods"}
+FOUNDATION = {"sa_lib.errors", "sa_lib.paths", "sa_lib.periods", "sa_lib.output_gate"}
 LAYERS = {"data": 1, "stats": 2, "report": 3, "run": 4}
 MAX_LINES = 700
 #: Calls that read or write files; none may appear in the stats layer.

@@ -34,6 +34,7 @@ import sa_lib.run.execute as execute
 import sa_lib.run.journal as run_journal
 import sa_lib.run.runner as runner
 from sa_lib.errors import OutputError, SAError
+from sa_lib.output_gate import BUILD_MARKER, BUILD_MARKER_TEXT, OutputGate
 from sa_lib.paths import PROJECT_ROOT
 from sa_lib.run.cli import main
 from sa_lib.run.journal import journal_path, read_journal, recover_stale_runs
@@ -107,44 +108,46 @@ def copied_execution(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(execute, "_run_notebook", copy_executed)
 
 
-def _fail_write_text(name: Callable[[str], bool]) -> Callable[..., int]:
-    original = Path.write_text
+# Every write of a run goes through OutputGate (sa_lib/output_gate.py), so that is where
+# the disk fills up.
+def _fail_write_text(name: Callable[[str], bool]) -> Callable[..., Path]:
+    original = OutputGate.write_text
 
-    def write_text(self: Path, *args: object, **kwargs: object) -> int:
-        if name(self.name):
+    def write_text(self: OutputGate, path: Path, *args: object, **kwargs: object) -> Path:
+        if name(Path(path).name):
             raise ENOSPC
-        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+        return original(self, path, *args, **kwargs)  # type: ignore[arg-type]
 
     return write_text
 
 
-def _fail_xlsx(build: Path) -> None:
-    (build / "tables.xlsx").write_bytes(b"PK\x03\x04 half a workbook")  # the disk filled mid-write
+def _fail_xlsx(build: Path, gate: OutputGate) -> None:
+    gate.write_bytes(build / "tables.xlsx", b"PK\x03\x04 half a workbook")  # disk filled mid-write
     raise ENOSPC
 
 
 def _fail_staging_rename() -> Callable[..., Path]:
-    original = Path.rename
+    original = OutputGate.rename
 
-    def rename(self: Path, target: object) -> Path:
-        if self.name.startswith(".staging-"):
+    def rename(self: OutputGate, source: Path, path: Path) -> Path:
+        if Path(source).name.startswith(".staging-"):
             raise ENOSPC
-        return original(self, target)  # type: ignore[arg-type]
+        return original(self, source, path)
 
     return rename
 
 
 # Where the disk fills up: (what is patched, the replacement, words the message must hold).
 FAULTS = {
-    "notebook page": (Path, "write_text",
+    "notebook page": (OutputGate, "write_text",
                       lambda: _fail_write_text(lambda n: n.endswith(".html") and n != "report.html"),
                       "executing the notebooks"),
-    "report.html": (Path, "write_text", lambda: _fail_write_text(lambda n: n == "report.html"),
+    "report.html": (OutputGate, "write_text", lambda: _fail_write_text(lambda n: n == "report.html"),
                     "writing official/report.html"),
     "tables.xlsx": (runner, "_write_xlsx", lambda: _fail_xlsx, "writing official/tables.xlsx"),
-    "manifest.json": (Path, "write_text", lambda: _fail_write_text(lambda n: n == "manifest.json"),
+    "manifest.json": (OutputGate, "write_text", lambda: _fail_write_text(lambda n: n == "manifest.json"),
                       "writing manifest.json"),
-    "swap": (Path, "rename", _fail_staging_rename, "swapping the new report in"),
+    "swap": (OutputGate, "rename", _fail_staging_rename, "swapping the new report in"),
 }
 
 
@@ -264,13 +267,15 @@ def test_next_run_reports_and_cleans_a_run_that_did_not_finish(
     staging = area / f".staging-{previous.name}-{pid}"
     (staging / "official" / "notebooks").mkdir(parents=True)
     (staging / "official" / "notebooks" / "03_themes.ipynb").write_text("{}")
+    (staging / BUILD_MARKER).write_text(BUILD_MARKER_TEXT)
     orphan = area / f".staging-2024-01_2024-12-{pid}"  # another period, no journal
     orphan.mkdir()
+    (orphan / BUILD_MARKER).write_text(BUILD_MARKER_TEXT)
     journal = journal_path(area, previous.name)
     journal.parent.mkdir()
     journal.write_text(json.dumps({"status": "running", "pid": pid, "host": None,
                                    "started": "2026-12-01T09:00:00+00:00",
-                                   "staging": str(staging), "report": str(previous)}))
+                                   "staging": staging.name, "report": previous.name}))
 
     result = run_assessment(PARAMETERS, workers=2, progress=False)
 
@@ -292,6 +297,7 @@ def test_previous_report_moved_aside_by_a_killed_swap_is_put_back(previous: Path
     aside = area / f".previous-{previous.name}-{pid}"
     previous.rename(aside)
     (area / f".staging-{previous.name}-{pid}").mkdir()
+    (area / f".staging-{previous.name}-{pid}" / BUILD_MARKER).write_text(BUILD_MARKER_TEXT)
     notes = recover_stale_runs(area, previous.name)
     assert notes[-1] == (f"a run (pid {pid}) was stopped while swapping its report in; the "
                          f"previous report was put back in {previous}")

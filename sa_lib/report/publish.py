@@ -20,6 +20,7 @@ import pandas as pd
 from IPython.display import HTML, Image, Markdown
 
 from sa_lib.errors import OptionError
+from sa_lib.output_gate import OutputGate
 from sa_lib.report.charts import Chart
 
 __all__ = ["Publisher", "AUDIENCES", "markdown_escape", "table_html", "file_slug",
@@ -184,8 +185,10 @@ class Publisher:
             raise OptionError(f"audience must be one of {AUDIENCES}, got {self.audience!r}")
         if self.output_dir is not None:
             self.output_dir = Path(self.output_dir)
-            (self.output_dir / "tables").mkdir(parents=True, exist_ok=True)
-            (self.output_dir / "charts").mkdir(parents=True, exist_ok=True)
+            # Every file goes through the build folder's gate: never through a link.
+            self._gate = OutputGate(self.output_dir)
+            self._gate.mkdir(self.output_dir / "tables")
+            self._gate.mkdir(self.output_dir / "charts")
 
     @property
     def is_public(self) -> bool:
@@ -273,8 +276,9 @@ class Publisher:
             shown = render_table(shown, audience="public", threshold=self.threshold,
                                  **options)  # type: ignore[arg-type]
         if self.output_dir is not None:
-            shown.to_csv(self.output_dir / "tables" / f"{name}.csv", index=False,
-                         lineterminator="\n")
+            with self._gate.open(self.output_dir / "tables" / f"{name}.csv", "w",
+                                 encoding="utf-8", newline="") as fh:
+                shown.to_csv(fh, index=False, lineterminator="\n")
         self.written_tables.append(name)
         body = table_html(shown)
         cap = f"<p class='sa-caption'><strong>{html.escape(title)}</strong></p>"
@@ -299,7 +303,7 @@ class Publisher:
             "threshold": self.threshold, "symbol": f"<{self.threshold}",
         }
         text = json.dumps(meta, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-        (self.output_dir / "tables" / f"{name}.meta.json").write_text(text, encoding="utf-8")
+        self._gate.write_text(self.output_dir / "tables" / f"{name}.meta.json", text)
 
     def chart(self, chart: Chart, name: str) -> Image:
         """Publish one chart: write ``charts/<name>.png`` and return it with its alt text."""
@@ -307,7 +311,7 @@ class Publisher:
             raise OptionError(f"chart name {name!r}: use lower case letters, digits and _")
         png = chart.to_png()
         if self.output_dir is not None:
-            (self.output_dir / "charts" / f"{name}.png").write_bytes(png)
+            self._gate.write_bytes(self.output_dir / "charts" / f"{name}.png", png)
         self.written_charts.append(name)
         return Image(data=png, format="png", metadata={"alt": chart.alt_text})
 

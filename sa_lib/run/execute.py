@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -25,7 +24,8 @@ from typing import TypeVar
 
 import nbformat
 
-from sa_lib.errors import SAError
+from sa_lib.errors import OutputError, SAError
+from sa_lib.output_gate import OutputGate
 from sa_lib.paths import NOTEBOOKS_DIR
 from sa_lib.report.html import notebook_html
 from sa_lib.run.journal import _reason
@@ -194,6 +194,7 @@ def _execute(job: NotebookJob, out_nb: Path, params_file: Path, audience: str,
     from papermill.exceptions import PapermillExecutionError
 
     start = time.perf_counter()
+    OutputGate(final_dir.parent.parent).check(out_nb)  # papermill writes it: no link on the way
     km = kernels.acquire() if kernels is not None else None
     healthy = False
     try:
@@ -208,8 +209,8 @@ def _execute(job: NotebookJob, out_nb: Path, params_file: Path, audience: str,
             kernels.release(km, healthy)
     _settle_notebook(out_nb, build_dir, final_dir)
     # Converting here overlaps with the other workers' kernels, which do the heavy lifting.
-    (build_dir / f"{out_nb.stem}.html").write_text(notebook_html(out_nb, built=built),
-                                                    encoding="utf-8")
+    OutputGate(final_dir.parent.parent).write_text(build_dir / f"{out_nb.stem}.html",
+                                                   notebook_html(out_nb, built=built))
     return time.perf_counter() - start
 
 
@@ -251,7 +252,9 @@ def _settle_notebook(path: Path, staging_dir: Path, final_dir: Path) -> None:
         if "injected-parameters" in cell.metadata.get("tags", []):
             cell["id"] = "injected-parameters"
             cell.source = cell.source.replace(old, new)
-    nbformat.write(nb, path)
+    # The staging folder sits in the area folder beside the final report.
+    with OutputGate(final_dir.parent.parent).open(path, "w", encoding="utf-8") as fh:
+        nbformat.write(nb, fh)
 
 
 # Longest first, so the last worker is not left alone with the slowest notebook.
@@ -337,11 +340,18 @@ def _join_workers(pool: ThreadPoolExecutor, seconds: float) -> bool:
 
 
 def _keep_failed(executed: Path, folder: Path) -> None:
-    """Copy a failed executed notebook where the analyst can open it (best effort)."""
+    """Copy a failed executed notebook where the analyst can open it (best effort).
+
+    ``folder`` is ``<area>/failed/<period>/<audience>``; the copy goes through the
+    area folder's :class:`~sa_lib.output_gate.OutputGate`.
+    """
+    gate = OutputGate(folder.parent.parent.parent)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        gate.mkdir(folder)
         if executed.exists():
-            shutil.copy2(executed, folder / executed.name)
+            gate.copy(executed, folder / executed.name)
+    except OutputError as exc:  # a link planted in failed/: say so, keep the notebook's error
+        log.warning("did not keep the failed notebook %s: %s", executed.name, exc)
     except OSError as exc:  # a full disk must not hide the notebook's own error
         log.warning("could not keep the failed notebook %s in %s: %s", executed.name, folder,
                     _reason(exc))

@@ -26,16 +26,18 @@ import json
 import logging
 import os
 import platform
-import shutil
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sa_lib.errors import SAError
+from sa_lib.output_gate import BUILD_MARKER, OutputGate
 
 __all__ = ["journal_path", "read_journal", "recover_stale_runs"]
 
 log = logging.getLogger(__name__)
+_MAX_JOURNAL_BYTES = 1 << 20
 
 
 def journal_path(area_dir: Path, period: str) -> Path:
@@ -58,8 +60,10 @@ def read_journal(path: Path) -> dict[str, Any] | None:
     True
     """
     try:
+        if path.stat().st_size > _MAX_JOURNAL_BYTES:  # a journal is a few kB; this is not one
+            return None
         record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # unreadable, not JSON, absurdly nested
         return None
     return record if isinstance(record, dict) else None
 
@@ -68,15 +72,16 @@ def _write_journal(path: Path, record: dict[str, Any]) -> None:
     """Write a journal atomically, so a kill never leaves half a record."""
     import threading
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    gate = OutputGate(path.parent.parent)  # the area folder
+    gate.mkdir(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     try:
-        tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        gate.write_text(tmp, json.dumps(record, indent=2, sort_keys=True) + "\n")
+        gate.replace(tmp, path)
     except BaseException:
         try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
+            gate.unlink(tmp)
+        except (OSError, SAError):
             pass
         raise
 
@@ -157,6 +162,15 @@ def recover_stale_runs(area_dir: Path, period: str | None = None) -> list[str]:
     processes that still run are left alone.
     :func:`sa_lib.run.runner.run_assessment` calls it first.
 
+    A journal is a record, not an instruction: a recorded staging folder is
+    removed only when it is a plain name inside ``area_dir`` and a folder this
+    program made (it holds :data:`~sa_lib.output_gate.BUILD_MARKER`).  A journal
+    naming anything else (an absolute path, one that leaves the area folder, a
+    link, a folder without the marker), or one that cannot be read, is reported,
+    what it names is left alone, and the journal is set aside
+    (``runs/<period>.json.set-aside-<time>``).  Every delete and rename goes
+    through the area folder's :class:`~sa_lib.output_gate.OutputGate`.
+
     Parameters
     ----------
     area_dir : Path
@@ -180,14 +194,26 @@ def recover_stale_runs(area_dir: Path, period: str | None = None) -> list[str]:
     []
     """
     notes: list[str] = []
-    if not area_dir.is_dir():
+    if not area_dir.is_dir() or area_dir.is_symlink():
         return notes
+    gate = OutputGate(area_dir)
     runs = area_dir / "runs"
-    for path in sorted(runs.glob("*.json")) if runs.is_dir() else []:
+    journals = sorted(runs.glob("*.json")) if runs.is_dir() and not runs.is_symlink() else []
+    for path in journals:
+        if path.is_symlink():
+            continue
         record = read_journal(path)
-        pid = record.get("pid") if record else None
-        if not record or record.get("status") != "running" or not isinstance(pid, int) \
-                or pid == os.getpid() or record.get("host") not in (None, platform.node()):
+        if record is None:
+            if path.stat().st_size:  # an empty file is a write that never happened
+                notes.append(_set_aside(gate, path, "it could not be read as a run journal"))
+            continue
+        pid = record.get("pid")
+        if record.get("status") != "running" or record.get("host") not in (None, platform.node()):
+            continue
+        if not _plausible_pid(pid):
+            notes.append(_set_aside(gate, path, f"its pid {str(pid)[:40]!r} is not a process id"))
+            continue
+        if pid == os.getpid():
             continue
         if _process_running(pid, record.get("process_start")):
             if path.stem == period:
@@ -195,10 +221,16 @@ def recover_stale_runs(area_dir: Path, period: str | None = None) -> list[str]:
                               f"building {record.get('report')} now; wait for it to finish "
                               "(or stop it), then run again")
             continue
-        staging = Path(record["staging"]) if record.get("staging") else None
         note = f"the run started at {record.get('started')} by pid {pid} did not finish"
-        if staging is not None and staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+        named = record.get("staging")
+        staging = _own_folder(area_dir, named)
+        if named and staging is None:
+            notes.append(_set_aside(gate, path, f"{note}; it names {str(named)[:300]!r} as its "
+                                    "staging folder, which is not a folder this program made in "
+                                    f"{area_dir}, so it was left alone"))
+            continue
+        if staging is not None and gate.is_marked_build(staging):
+            gate.rmtree(staging, ignore_errors=True)
             note += f"; its staging folder {staging} was removed"
         record.update(status="did not finish", noticed=_utc_now(), error=note)
         try:
@@ -210,21 +242,59 @@ def recover_stale_runs(area_dir: Path, period: str | None = None) -> list[str]:
     left = sorted(area_dir.glob(".staging-*")) + sorted(area_dir.glob(".previous-*"))
     for folder in left:
         pid = _pid_suffix(folder.name)
-        if pid is None or pid == os.getpid() or _process_running(pid) or not folder.exists():
+        if pid is None or not _plausible_pid(pid) or pid == os.getpid() \
+                or _process_running(pid) or not folder.exists():
+            continue
+        if folder.is_symlink() or not folder.is_dir():
+            notes.append(f"left {folder} alone: it is a link or a file, not a folder this "
+                         "program made")
             continue
         if folder.name.startswith(".previous-"):
-            target = area_dir / folder.name[len(".previous-"):].rsplit("-", 1)[0]
-            if not target.exists():
-                folder.rename(target)
+            # ".previous-<period>[.<n>]-<pid>" (see sa_lib.run.runner._swap_in)
+            target = area_dir / re.sub(r"\.\d+$", "", folder.name[len(".previous-"):]
+                                        .rsplit("-", 1)[0])
+            if not os.path.lexists(target):
+                gate.rename(folder, target)
                 notes.append(f"a run (pid {pid}) was stopped while swapping its report in; the "
                              f"previous report was put back in {target}")
                 continue
-        shutil.rmtree(folder, ignore_errors=True)
+        if not gate.is_marked_build(folder):
+            notes.append(f"left {folder} alone: it has no {BUILD_MARKER} marker, so this program "
+                         "did not make it")
+            continue
+        gate.rmtree(folder, ignore_errors=True)
         if not any(str(folder) in n for n in notes):
             notes.append(f"removed {folder}, left by a run (pid {pid}) that did not finish")
     for note in notes:
         log.warning("note: %s", note)
     return notes
+
+
+def _plausible_pid(pid: object) -> bool:
+    """A process id the system could have given (Linux caps them at 2**22)."""
+    return isinstance(pid, int) and not isinstance(pid, bool) and 0 < pid < 2 ** 31
+
+
+def _own_folder(area_dir: Path, named: object) -> Path | None:
+    """The staging folder a journal names, if it is a plain ``.staging-*`` name in ``area_dir``."""
+    if not isinstance(named, str) or not named.startswith(".staging-") or "/" in named \
+            or "\\" in named or named in (".", "..") or ".." in named:
+        return None
+    folder = area_dir / named
+    if folder.is_symlink():
+        return None
+    return folder if not folder.exists() or OutputGate(area_dir).is_marked_build(folder) else None
+
+
+def _set_aside(gate: OutputGate, path: Path, why: str) -> str:
+    """Move a journal that is not a trustworthy record out of the way; say so."""
+    aside = path.with_name(f"{path.name}.set-aside-{datetime.now(UTC):%Y%m%dT%H%M%S%f}")
+    try:
+        gate.rename(path, aside)
+        where = f"set aside as {aside}"
+    except (OSError, SAError) as exc:
+        where = f"could not be set aside ({exc})"
+    return f"the run journal {path} was not trusted ({why}); it was {where}"
 
 
 def _reason(exc: OSError) -> str:

@@ -48,7 +48,6 @@ import json
 import logging
 import os
 import platform
-import shutil
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -58,6 +57,7 @@ from pathlib import Path
 from sa_lib.data.inputs import check_inputs
 from sa_lib.data.parameters import Parameters, load_parameters
 from sa_lib.errors import OutputError, SAError
+from sa_lib.output_gate import OutputGate
 from sa_lib.paths import NOTEBOOKS_DIR, OUTPUTS_DIR, PROJECT_ROOT
 from sa_lib.report.html import combined_report
 from sa_lib.run.execute import NotebookFailed, NotebookJob, _execute_all
@@ -224,7 +224,12 @@ def run_assessment(
     final = OUTPUTS_DIR / params.area_slug / params.period_slug
     area_dir = final.parent
     try:
-        area_dir.mkdir(parents=True, exist_ok=True)
+        root_gate = outputs_gate()
+        root_gate.check(final)
+        root_gate.mkdir(area_dir)
+        # Links anywhere in the area folder are refused before anything is written.
+        root_gate.refuse_links(area_dir)
+        gate = OutputGate(area_dir)
         notes = recover_stale_runs(area_dir, params.period_slug)
     except OSError as exc:
         raise OutputError(f"cannot create or use the outputs folder {area_dir}: {_reason(exc)}; "
@@ -235,8 +240,9 @@ def run_assessment(
     journal = _Journal(journal_path(area_dir, params.period_slug), {
         "status": "running", "pid": os.getpid(), "process_start": _process_start(os.getpid()),
         "host": platform.node(), "started": _utc_now(), "finished": None,
-        "parameters_file": _project_path(params_file), "report": str(final),
-        "staging": str(staging), "error": None, "failed_notebook": None,
+        # Paths relative to the area folder: a journal is a record, never an instruction.
+        "parameters_file": _project_path(params_file), "report": final.name,
+        "staging": staging.name, "error": None, "failed_notebook": None,
         "timings_seconds": {}, "recovered": notes,
     })
     try:
@@ -247,12 +253,13 @@ def run_assessment(
                           "unchanged") from None
     step = "creating the staging folder"
     try:
-        if staging.exists():
-            shutil.rmtree(staging)
+        if os.path.lexists(staging):
+            gate.rmtree(staging)
+        gate.mark_build(staging)
         jobs = []
         for audience in AUDIENCES:
             build = staging / audience
-            (build / "notebooks").mkdir(parents=True)
+            gate.mkdir(build / "notebooks")
             for job in notebooks:
                 jobs.append((job, build / "notebooks" / job.name, audience, build))
         step = "executing the notebooks"
@@ -263,15 +270,15 @@ def run_assessment(
             build = staging / audience
             executed = [build / "notebooks" / job.name for job in notebooks]
             step = f"writing {audience}/report.html"
-            (build / "report.html").write_text(
-                combined_report(executed, title=title, audience=audience, built=built),
-                encoding="utf-8")
+            gate.write_text(build / "report.html", combined_report(
+                executed, title=title, audience=audience, built=built))
             step = f"writing {audience}/tables.xlsx"
-            _write_xlsx(build)
+            _write_xlsx(build, gate)
         step = "writing manifest.json"
-        _write_manifest(staging / "manifest.json", params, params_file, notebooks)
+        _write_manifest(staging / "manifest.json", params, params_file, notebooks, gate)
         step = "swapping the new report in"
-        _swap_in(staging, final)
+        gate.refuse_links(staging)  # nothing that appeared during the run is swapped in
+        _swap_in(staging, final, gate)
     except NotebookFailed as exc:
         recorded = journal.finish("failed", error=str(exc), failed_notebook=exc.notebook)
         failed = NotebookFailed(
@@ -279,6 +286,10 @@ def run_assessment(
             f"{area_dir / 'failed' / params.period_slug}. {recorded}")
         failed.notebook = exc.notebook
         raise failed from None
+    except OutputError as exc:  # the gate refused a path (a link appeared during the run)
+        message = (f"{exc} (while {step}). Nothing was swapped in: the previous report in "
+                   f"{final} (if any) is unchanged.")
+        raise OutputError(f"{message} {journal.finish('failed', error=message)}") from None
     except OSError as exc:
         message = (f"could not write the report in {area_dir} while {step}: {_reason(exc)}. "
                    f"Nothing was swapped in: the previous report in {final} (if any) is "
@@ -294,9 +305,15 @@ def run_assessment(
         journal.finish("failed", error=f"{type(exc).__name__}: {exc}"[:2000])
         raise
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            gate.rmtree(staging, ignore_errors=True)
+        except OutputError as exc:  # a link planted mid-run: never followed, only reported
+            log.warning("the staging folder was not removed: %s", exc)
     # A good run supersedes the record of an earlier failure for the same period.
-    shutil.rmtree(area_dir / "failed" / params.period_slug, ignore_errors=True)
+    try:
+        gate.rmtree(area_dir / "failed" / params.period_slug, ignore_errors=True)
+    except OutputError as exc:
+        log.warning("the record of an earlier failure was not removed: %s", exc)
     timings["total_seconds"] = round(time.perf_counter() - t0, 2)
     recorded = journal.finish("succeeded", timings_seconds=timings)
     if not recorded.startswith("Recorded"):
@@ -306,7 +323,7 @@ def run_assessment(
 
 
 def _write_manifest(path: Path, params: Parameters, params_file: Path,
-                    notebooks: list[NotebookJob]) -> None:
+                    notebooks: list[NotebookJob], gate: OutputGate) -> None:
     """What the report was built from; no times, so it is the same for the same inputs."""
     manifest = {
         "parameters_file": _project_path(params_file),
@@ -317,24 +334,41 @@ def _write_manifest(path: Path, params: Parameters, params_file: Path,
         "versions": _versions(),
         "notebooks": [job.name for job in notebooks],
     }
-    path.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+    gate.write_text(path, json.dumps(manifest, indent=2, sort_keys=True))
 
 
-def _swap_in(staging: Path, final: Path) -> None:
+def outputs_gate() -> OutputGate:
+    """The gate for the outputs root (``outputs/``, or ``SA_OUTPUTS_DIR``).
+
+    The project's own ``outputs/`` may not be a link: ``SA_OUTPUTS_DIR`` is the
+    one way to put reports elsewhere.
+    """
+    if OUTPUTS_DIR == PROJECT_ROOT / "outputs" and OUTPUTS_DIR.is_symlink():
+        raise OutputError(f"{OUTPUTS_DIR} is a symbolic link (to {os.readlink(OUTPUTS_DIR)}); "
+                          "reports are never written through a link: remove it, and set "
+                          "SA_OUTPUTS_DIR to put reports elsewhere (refused, nothing was touched)")
+    return OutputGate(OUTPUTS_DIR)
+
+
+def _swap_in(staging: Path, final: Path, gate: OutputGate) -> None:
     """Replace the previous report with the new one in two renames.
 
     A kill between the two renames leaves the previous report in
     ``.previous-<period>-<pid>``; :func:`~sa_lib.run.journal.recover_stale_runs` puts it back.
     """
     old = final.parent / f".previous-{final.name}-{os.getpid()}"
-    if final.exists():
-        final.rename(old)
+    n = 1
+    while os.path.lexists(old):  # left by an earlier process with this pid: never overwritten
+        n += 1
+        old = final.parent / f".previous-{final.name}.{n}-{os.getpid()}"
+    if os.path.lexists(final):
+        gate.rename(final, old)
     try:
-        staging.rename(final)
+        gate.rename(staging, final)
     except OSError:
         if old.exists():
             try:
-                old.rename(final)  # put the last good report back
+                gate.rename(old, final)  # put the last good report back
             except OSError as exc:
                 raise OutputError(
                     f"could not swap the new report into {final}, nor put the previous one "
@@ -342,4 +376,4 @@ def _swap_in(staging: Path, final: Path) -> None:
                     f"{final} (the next run also tries)") from None
         raise
     if old.exists():
-        shutil.rmtree(old, ignore_errors=True)
+        gate.rmtree(old, ignore_errors=True)

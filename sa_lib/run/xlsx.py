@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from sa_lib.output_gate import OutputGate
+
 __all__: list[str] = []
 
 
-def _write_xlsx(build: Path) -> None:
+def _write_xlsx(build: Path, gate: OutputGate) -> None:
     """All tables in one workbook: a contents sheet, then one sheet per table.
 
     Excel sheet names are at most 31 characters, so long table names are cut and
@@ -17,12 +19,13 @@ def _write_xlsx(build: Path) -> None:
     """
     tables = sorted((build / "tables").glob("*.csv"))
     sheets = _sheet_names([t.stem for t in tables])
-    with pd.ExcelWriter(build / "tables.xlsx", engine="openpyxl") as xl:
+    with gate.open(build / "tables.xlsx", "wb") as fh, \
+            pd.ExcelWriter(fh, engine="openpyxl") as xl:
         pd.DataFrame({"sheet": sheets, "table (tables/*.csv)": [t.name for t in tables]}) \
             .to_excel(xl, sheet_name="contents", index=False)
         for t, sheet in zip(tables, sheets, strict=True):
             pd.read_csv(t).to_excel(xl, sheet_name=sheet, index=False)
-    _normalise_xlsx(build / "tables.xlsx")
+    _normalise_xlsx(build / "tables.xlsx", gate)
 
 
 def _sheet_names(names: list[str], limit: int = 31) -> list[str]:
@@ -38,12 +41,13 @@ def _sheet_names(names: list[str], limit: int = 31) -> list[str]:
     return out
 
 
-def _normalise_xlsx(path: Path) -> None:
+def _normalise_xlsx(path: Path, gate: OutputGate) -> None:
     """Rewrite the XLSX zip with fixed timestamps so identical tables give identical bytes."""
     import zipfile
 
     tmp = path.with_suffix(".tmp")
-    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+    with zipfile.ZipFile(path) as src, gate.open(tmp, "wb") as fh, \
+            zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as dst:
         for item in sorted(src.infolist(), key=lambda i: i.filename):
             data = src.read(item.filename)
             if item.filename == "docProps/core.xml":
@@ -53,4 +57,4 @@ def _normalise_xlsx(path: Path) -> None:
             info = zipfile.ZipInfo(item.filename, date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             dst.writestr(info, data)
-    tmp.replace(path)
+    gate.replace(tmp, path)
