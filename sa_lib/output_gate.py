@@ -139,13 +139,19 @@ class OutputGate:
 
     @contextmanager
     def open(self, path: str | Path, mode: str = "w", **kwargs: object) -> Iterator[IO]:
-        """Open a file for writing (``w``, ``wb``, ``x`` or ``xb``) inside the root, never via a link."""
+        """Open a new file for writing (``w``, ``wb``, ``x`` or ``xb``) inside the root.
+
+        Never through a link: ``w`` replaces an existing file by a new one rather than
+        truncating it, so a hard link planted there keeps its bytes.
+        """
         if mode not in ("w", "wb", "x", "xb"):
             raise ValueError(f"OutputGate.open is for writing; got mode {mode!r}")
         target = self.check(path)
         self.mkdir(target.parent)
-        flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | (
-            os.O_EXCL if mode.startswith("x") else os.O_TRUNC)
+        if mode.startswith("w") and os.path.lexists(target) and not os.path.isdir(target):
+            # Always a new file: truncating in place would write through a hard link.
+            os.unlink(target)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         fd = os.open(target, flags, 0o666)
         with open(fd, mode.replace("x", "w"), **kwargs) as fh:  # type: ignore[call-overload]
             yield fh

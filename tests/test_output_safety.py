@@ -369,3 +369,44 @@ def test_the_bypass_check_can_fail(tmp_path: Path) -> None:
     assert [b.split(" ", 1)[1] for b in _bypasses(bad)] == [
         "write_text()", "rmtree()", "os.replace()", "replace()", "to_csv() to a path",
         "open(mode='w')"]
+
+
+def test_a_hard_link_in_the_outputs_folder_is_replaced_not_written_through(
+        tmp_path: Path) -> None:
+    data = tmp_path / "data.csv"
+    data.write_text("raw,data\n")
+    root = tmp_path / "outputs"
+    gate = OutputGate(root)
+    gate.mkdir(root / "area" / "failed")
+    os.link(data, root / "area" / "failed" / "03_themes.ipynb")
+    gate.write_text(root / "area" / "failed" / "03_themes.ipynb", "{}")
+    assert data.read_text() == "raw,data\n"
+    assert (root / "area" / "failed" / "03_themes.ipynb").read_text() == "{}"
+
+
+def test_a_failed_run_keeps_its_notebook_only_inside_the_outputs_folder(
+        previous: Path, copied_execution: None, elsewhere: dict[str, Path],  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A link that appears in failed/ while the notebooks run is never written through."""
+    from papermill.exceptions import PapermillExecutionError
+
+    import sa_lib.run.execute as execute
+
+    copy = execute._run_notebook
+
+    def copy_plant_and_fail(job: object, out_nb: Path, parameters: dict[str, str],
+                            km: object) -> None:
+        copy(job, out_nb, parameters, km)  # type: ignore[arg-type]
+        failed = previous.parent / "failed"
+        if not failed.exists():
+            failed.symlink_to(elsewhere["colleague"], target_is_directory=True)
+        raise PapermillExecutionError(0, 1, "1/0", "ZeroDivisionError", "division by zero", [])
+
+    monkeypatch.setattr(execute, "_run_notebook", copy_plant_and_fail)
+    report_before = snapshot(previous)
+    before = {k: snapshot(v) for k, v in elsewhere.items()}
+    code, err = run_cli(capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert snapshot(previous) == report_before
+    assert {k: snapshot(v) for k, v in elsewhere.items()} == before
+    assert not list(previous.parent.glob(".staging-*"))
