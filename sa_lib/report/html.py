@@ -32,6 +32,8 @@ from pathlib import Path
 import nbformat
 from nbconvert import HTMLExporter
 
+from sa_lib.report.publish import markdown_escape
+
 __all__ = ["notebook_html", "combined_report", "strip_remote_resources", "built_line",
            "without_built_line", "BUILT_LINE"]
 
@@ -222,7 +224,7 @@ def combined_report(paths: list[Path], title: str, audience: str,
     )
     label = "OFFICIAL" if audience == "official" else "PUBLIC (disclosure control applied)"
     head = nbformat.v4.new_markdown_cell(
-        f"# {html.escape(title)}\n\n<p class='sa-banner'>{label}</p>\n\n"
+        f"# {markdown_escape(title)}\n\n<p class='sa-banner'>{label}</p>\n\n"
         f"<nav class='sa-toc' aria-label='Contents'><h2>Contents</h2><ul>{items}</ul></nav>"
     )
     merged.cells.insert(0, head)

@@ -41,6 +41,52 @@ def file_slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
+#: A spreadsheet reads a cell starting with one of these as a formula (OWASP, CSV injection);
+#: full-width forms too, which some spreadsheets fold to their ASCII twins.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d",
+                  "\uff20")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d[\d,]*(\.\d*)?|\.\d+)([eE][+-]?\d+)?%?$")
+
+
+def spreadsheet_text(value: object) -> object:
+    """A cell as a spreadsheet will show it as text: formula starts get a leading ``'``.
+
+    Text that starts (after spaces) with ``=``, ``+``, ``-``, ``@``, a tab or a line
+    break would run as a formula in Excel or LibreOffice (e.g.
+    ``=HYPERLINK("http://...", ...)``); it is written with a leading apostrophe, as
+    OWASP's CSV-injection guidance says.  Numbers, and text that is a plain
+    number such as ``-5``, are left alone.
+
+    Examples
+    --------
+    >>> print(spreadsheet_text('=HYPERLINK("http://x")'))
+    '=HYPERLINK("http://x")
+    >>> spreadsheet_text("-5"), spreadsheet_text(-5), spreadsheet_text("Drugs")
+    ('-5', -5, 'Drugs')
+    """
+    if not isinstance(value, str):
+        return value
+    if value.lstrip(" ").startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(value.strip()):
+        return "'" + value
+    return value
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells and column names are :func:`spreadsheet_text`.
+
+    Examples
+    --------
+    >>> spreadsheet_safe(pd.DataFrame({"@x": ["=1+1", "ok"], "n": [1, 2]})).to_dict("list")
+    {"'@x": ["'=1+1", 'ok'], 'n': [1, 2]}
+    """
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(spreadsheet_text)
+    out.columns = [spreadsheet_text(c) for c in out.columns]
+    return out
+
+
 def markdown_escape(text: object) -> str:
     """Escape text that came from data before it is put into Markdown or HTML.
 
@@ -278,7 +324,7 @@ class Publisher:
         if self.output_dir is not None:
             with self._gate.open(self.output_dir / "tables" / f"{name}.csv", "w",
                                  encoding="utf-8", newline="") as fh:
-                shown.to_csv(fh, index=False, lineterminator="\n")
+                spreadsheet_safe(shown).to_csv(fh, index=False, lineterminator="\n")
         self.written_tables.append(name)
         body = table_html(shown)
         cap = f"<p class='sa-caption'><strong>{html.escape(title)}</strong></p>"
@@ -305,10 +351,21 @@ class Publisher:
         text = json.dumps(meta, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
         self._gate.write_text(self.output_dir / "tables" / f"{name}.meta.json", text)
 
-    def chart(self, chart: Chart, name: str) -> Image:
-        """Publish one chart: write ``charts/<name>.png`` and return it with its alt text."""
+    def chart(self, chart: Chart, name: str) -> Image | HTML:
+        """Publish one chart: write ``charts/<name>.png`` and return it with its alt text.
+
+        In the public build a chart whose ``counts`` include one from 1 to
+        ``threshold - 1`` is withheld (no PNG, no alt text): its bars, points and
+        alt text would show what the tables suppress.
+        """
         if not _NAME.match(name):
             raise OptionError(f"chart name {name!r}: use lower case letters, digits and _")
+        if self.is_public and chart.counts is not None:
+            counts = np.asarray(chart.counts, dtype=float)
+            if ((counts > 0) & (counts < self.threshold)).any():
+                return HTML(f"<p class='sa-withheld'><strong>Chart withheld</strong>: "
+                            f"{html.escape(name.replace('_', ' '))} would show counts below "
+                            f"{self.threshold}, so it is in the official report only.</p>")
         png = chart.to_png()
         if self.output_dir is not None:
             self._gate.write_bytes(self.output_dir / "charts" / f"{name}.png", png)

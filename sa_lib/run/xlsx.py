@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from sa_lib.output_gate import OutputGate
+from sa_lib.report.publish import spreadsheet_safe
 
 __all__: list[str] = []
 
@@ -24,7 +25,9 @@ def _write_xlsx(build: Path, gate: OutputGate) -> None:
         pd.DataFrame({"sheet": sheets, "table (tables/*.csv)": [t.name for t in tables]}) \
             .to_excel(xl, sheet_name="contents", index=False)
         for t, sheet in zip(tables, sheets, strict=True):
-            pd.read_csv(t).to_excel(xl, sheet_name=sheet, index=False)
+            # Text is never a formula (the CSVs already say so; kept here too, as the
+            # workbook is what a reader clicks in).
+            spreadsheet_safe(pd.read_csv(t)).to_excel(xl, sheet_name=sheet, index=False)
     _normalise_xlsx(build / "tables.xlsx", gate)
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 
 from sa_lib.data.parameters import TOTAL_CRIME, Parameters
 from sa_lib.errors import OptionError
+from sa_lib.report.charts import Chart
 from sa_lib.stats.change import NOT_COMPARED
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "redact_small_counts",
     "with_significance",
     "with_total",
+    "showing_counts",
 ]
 
 ASB = "Anti-social behaviour"
@@ -166,3 +168,20 @@ def with_significance(row: pd.Series) -> str:
     if row["significance"] == NOT_COMPARED or bool(row.get("small_count", False)):
         return str(row["sentence"])
     return f"{row['sentence']} The change is {row['significance']}."
+
+
+def showing_counts(chart: Chart, *values: object) -> Chart:
+    """Record on a chart the counts a reader can read off it (for the public build's check).
+
+    The publisher withholds, in the public build, a chart showing a count from 1
+    to the disclosure threshold - 1 (:meth:`sa_lib.report.publish.Publisher.chart`).
+    Pass every series of counts drawn or quoted: the plotted counts, or a rate's
+    numerators and denominators.
+    """
+    import numpy as np
+
+    arrays = [np.asarray(pd.to_numeric(pd.Series(np.asarray(v, dtype=object).ravel()),
+                                       errors="coerce"), dtype=float) for v in values]
+    numbers = np.concatenate(arrays) if arrays else np.array([], dtype=float)
+    chart.counts = tuple(float(x) for x in numbers[~np.isnan(numbers)])
+    return chart

@@ -27,6 +27,7 @@ from sa_lib.report.chapters.common import (
     change_sums,
     change_table_layout,
     redact_small_counts,
+    showing_counts,
     variation_phrase,
     with_significance,
 )
@@ -103,9 +104,10 @@ class CrimeChapter:
 
     def monthly_spc_chart(self, crime_type: str = TOTAL_CRIME) -> Chart:
         """The SPC chart of :meth:`monthly_spc`."""
-        return spc_chart(self.monthly_spc(crime_type),
-                         f"{crime_type}, {self.ctx.params.area.name}, {self.ctx.params.review_window.label}",
-                         "Records per month", caption="Source: data.police.uk (OGL v3.0)")
+        spc = self.monthly_spc(crime_type)
+        return showing_counts(spc_chart(
+            spc, f"{crime_type}, {self.ctx.params.area.name}, {self.ctx.params.review_window.label}",
+            "Records per month", caption="Source: data.police.uk (OGL v3.0)"), spc["count"])
 
     def major_crime_types(self, share: float = 0.05) -> list[str]:
         """Crime types (and ASB) with at least ``share`` of all records in the review window."""
@@ -153,10 +155,11 @@ class CrimeChapter:
         """One SPC chart per major crime type."""
         spc = self.type_spc()
         w = self.ctx.params.review_window
-        return [(f"spc_{_slug(t)}", spc_chart(
+        return [(f"spc_{_slug(t)}", showing_counts(spc_chart(
             spc[spc["crime_type"] == t].reset_index(drop=True),
             f"{t}, {self.ctx.params.area.name}, {w.label}", "Records per month",
-            caption="Source: data.police.uk (OGL v3.0)")) for t in self.major_crime_types()]
+            caption="Source: data.police.uk (OGL v3.0)"), spc.loc[spc["crime_type"] == t, "count"]))
+            for t in self.major_crime_types()]
 
     @cached_property
     def area_population(self) -> tuple[int, int]:

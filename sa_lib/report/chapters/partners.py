@@ -14,7 +14,8 @@ import pandas as pd
 
 from sa_lib.data.measures import PARTNER_MEASURES
 from sa_lib.periods import Window, previous_window, rolling_window
-from sa_lib.report.chapters.common import redact_small_counts
+from sa_lib.report.chapters.common import redact_small_counts, showing_counts
+from sa_lib.report.charts import Chart
 from sa_lib.report.context import AssessmentContext
 from sa_lib.stats.change import SIGNIFICANT, change_sentence, change_significance
 from sa_lib.stats.observations import measure_window_values, monthly_measure
@@ -130,6 +131,18 @@ class PartnerMeasures:
         out = pd.concat(parts, ignore_index=True)
         out.attrs = parts[0].attrs
         return out
+
+    def showing_counts(self, chart: Chart, measure: str, window: Window | None = None) -> Chart:
+        """Record on a chart of ``measure`` the counts behind it (over ``window``, or all).
+
+        Counts for a count measure; numerators and bases for a rate, which a reader
+        could otherwise work back from the rate.
+        """
+        obs = self.ctx.partner_observations
+        rows = obs[obs["measure"] == measure]
+        if window is not None:
+            rows = rows[(rows["start"] >= window.start) & (rows["end"] <= window.end)]
+        return showing_counts(chart, rows["numerator"], rows["denominator"])
 
     def partner_spc_summary(self, measures: list[str]) -> pd.DataFrame:
         """SPC summary (last segment) of each monthly partner measure named."""

@@ -239,7 +239,7 @@ class PriorityChapter:
                 "measure": pr.measures.get(t, ""),
                 "volume": pr.volume[t] if t in pr.volume else int(vol.loc[t, "volume"]),
                 "volume basis": "hand score" if t in pr.volume else
-                f"{vol.loc[t, 'count']:,.0f} in {self.ctx.params.review_window.label}",
+                self._volume_basis(float(vol.loc[t, "count"])),
                 "trend": pr.trend[t] if t in pr.trend else int(trend.loc[t, "trend"]),
                 "trend basis": "hand score" if t in pr.trend else str(trend.loc[t, "trend_basis"])
                 + (" (comparison withheld: months with no data)"
@@ -248,6 +248,14 @@ class PriorityChapter:
                 "influence": pr.influence[t],
             })
         return pd.DataFrame(rows)
+
+    def _volume_basis(self, count: float) -> str:
+        """The count behind a volume score; in the public build never a count below the threshold."""
+        window = self.ctx.params.review_window.label
+        threshold = self.ctx.params.thresholds.disclosure
+        if self.ctx.publish.is_public and 0 < count < threshold:
+            return f"fewer than {threshold} in {window}"
+        return f"{count:,.0f} in {window}"
 
     @cached_property
     def priority_ranked(self) -> pd.DataFrame:

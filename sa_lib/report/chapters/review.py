@@ -17,7 +17,12 @@ from IPython.display import Markdown
 from sa_lib.data.measures import PARTNER_MEASURES
 from sa_lib.errors import OptionError
 from sa_lib.periods import Window, rolling_window
-from sa_lib.report.chapters.common import SYNTHETIC_LABEL, SYNTHETIC_NOTE, TableSpec
+from sa_lib.report.chapters.common import (
+    SYNTHETIC_LABEL,
+    SYNTHETIC_NOTE,
+    TableSpec,
+    showing_counts,
+)
 from sa_lib.report.charts import Chart, spc_chart
 from sa_lib.report.context import AssessmentContext
 from sa_lib.report.publish import file_slug as _slug
@@ -151,8 +156,21 @@ class ReviewChapter:
             target = row.monthly_target if pd.notna(row.monthly_target) else None
             spc = xmr(s, value="value", date="month", improvement=str(row.direction),
                       target=target)
-            out.append((f"review_{_slug(row.indicator)}", spc_chart(
+            chart = spc_chart(
                 spc, f"{row.indicator}{label}, {self.review_spc_window.label}", "Per month",
                 caption="Source: " + ("SYNTHETIC partner data (sa_lib.data.synthetic), not real"
-                                      if self._synthetic() else "partner returns"))))
+                                      if self._synthetic() else "partner returns"))
+            out.append((f"review_{_slug(row.indicator)}",
+                        showing_counts(chart, *self._counts_behind(row.indicator, s))))
         return out
+
+    def _counts_behind(self, indicator: str, series: pd.DataFrame) -> list[object]:
+        """The counts an indicator's chart shows: a count series, or a rate's parts."""
+        spec = self.ctx.params.review.indicators.get(indicator)
+        if spec is None or spec.measure not in PARTNER_MEASURES:
+            return [series["value"]]  # a police.uk count
+        w = self.review_spc_window
+        obs = self.ctx.partner_observations
+        rows = obs[(obs["measure"] == spec.measure) & (obs["start"] >= w.start)
+                   & (obs["end"] <= w.end)]
+        return [rows["numerator"], rows["denominator"]]

@@ -43,7 +43,7 @@ class SummaryChapter:
         p = self.ctx.params
         ch = self.crime.crime_change()
         total = ch[ch["category"] == TOTAL_CRIME].iloc[0]
-        out = [f"**{p.title}, {esc(p.area.name)}** (review window {p.review_window.label}; "
+        out = [f"**{esc(p.title)}, {esc(p.area.name)}** (review window {p.review_window.label}; "
                f"year-on-year comparison {p.current_window.label} against "
                f"{p.previous_window.label}).", "### Crime and anti-social behaviour"]
         bullets = [esc(with_significance(total))]

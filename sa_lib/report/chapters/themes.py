@@ -31,6 +31,7 @@ from sa_lib.report.chapters.common import (
     change_sums,
     change_table_layout,
     redact_small_counts,
+    showing_counts,
     variation_phrase,
     with_significance,
 )
@@ -191,10 +192,10 @@ class ThemeChapter:
             label = "all types" if len(t.crime_types) > 1 else t.crime_types[0]
             # "Anti-social behaviour (Anti-social behaviour)" says nothing twice
             what = t.name if label == t.name else f"{t.name} ({label})"
-            out.append((f"theme_{_slug(name)}_spc", spc_chart(
-                self._theme_spc(name),
-                f"{what}, {self.ctx.params.area.name}, {self.ctx.params.review_window.label}",
-                "Records per month", caption="Source: data.police.uk (OGL v3.0)")))
+            spc = self._theme_spc(name)
+            out.append((f"theme_{_slug(name)}_spc", showing_counts(spc_chart(
+                spc, f"{what}, {self.ctx.params.area.name}, {self.ctx.params.review_window.label}",
+                "Records per month", caption="Source: data.police.uk (OGL v3.0)"), spc["count"])))
         return out + self.theme_partner_charts(name)
 
     def theme_partner_change(self, name: str) -> pd.DataFrame:
@@ -322,9 +323,10 @@ class ThemeChapter:
             if spec.frequency == "monthly":
                 spc = self.partners.partner_spc([m])
                 if len(spc):
-                    out.append((f"partner_{_slug(m)}_spc", spc_chart(
-                        spc, f"{m}{label}, {self.partners.partner_spc_window.label}",
-                        f"{unit} per month", caption=source)))
+                    w = self.partners.partner_spc_window
+                    out.append((f"partner_{_slug(m)}_spc", self.partners.showing_counts(spc_chart(
+                        spc, f"{m}{label}, {w.label}", f"{unit} per month", caption=source),
+                        m, w)))
             else:
                 obs = self.ctx.partner_observations
                 rows = obs[obs["measure"] == m]
@@ -332,9 +334,9 @@ class ThemeChapter:
                     cats = [_period_label(s, e) for s, e in zip(rows["start"], rows["end"],
                                                                  strict=True)]
                     data = pd.DataFrame({"period": cats, "value": rows["value"].to_numpy()})
-                    out.append((f"partner_{_slug(m)}", bar_chart(
+                    out.append((f"partner_{_slug(m)}", self.partners.showing_counts(bar_chart(
                         data, "period", "value", f"{m}{label}", value_label=unit,
-                        caption=source)))
+                        caption=source), m)))
         return out
 
 

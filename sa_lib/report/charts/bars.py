@@ -27,6 +27,7 @@ from sa_lib.report.charts.base import (
     _numbers,
     _value_formatter,
     _wrap,
+    plain_text_chart,
 )
 
 __all__ = ["bar_chart"]
@@ -47,6 +48,7 @@ def _category_labels(data: pd.DataFrame, category: object, func: str) -> list[st
     return labels
 
 
+@plain_text_chart
 def bar_chart(
     data: pd.DataFrame,
     category: str,

@@ -8,13 +8,17 @@ plain-English description for screen-reader users of the HTML report.
 
 from __future__ import annotations
 
+import functools
 import io
 import textwrap
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.colors import to_rgb
@@ -23,7 +27,10 @@ from matplotlib.figure import Figure
 from sa_lib.errors import OptionError
 from sa_lib.stats.change import format_count
 
-__all__ = ["Chart", "SPC_COLOURS", "SERIES_COLOURS"]
+__all__ = ["Chart", "SPC_COLOURS", "SERIES_COLOURS", "plain_text", "plain_text_chart"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 #: NHS "Making Data Count" colours for point types.
 SPC_COLOURS = {
@@ -37,16 +44,25 @@ SPC_COLOURS = {
 
 @dataclass
 class Chart:
-    """A figure and the alt text that describes it."""
+    """A figure and the alt text that describes it.
+
+    ``counts`` lists the counts of people or incidents a reader can read off the chart
+    (or out of its alt text), when it shows any: the public build withholds a chart
+    that would show a count below the disclosure threshold
+    (:meth:`sa_lib.report.publish.Publisher.chart`).  ``None`` means it shows no counts
+    (scores, limits, rates of large populations).
+    """
 
     figure: Figure
     alt_text: str
+    counts: tuple[float, ...] | None = None
 
     def to_png(self, dpi: int = 110) -> bytes:
         """The chart as PNG bytes (deterministic: no timestamp metadata)."""
         buf = io.BytesIO()
-        self.figure.savefig(buf, format="png", dpi=dpi, metadata={"Software": None},
-                            bbox_inches="tight")
+        with plain_text():  # tick labels made while drawing are plain text too
+            self.figure.savefig(buf, format="png", dpi=dpi, metadata={"Software": None},
+                                bbox_inches="tight")
         return buf.getvalue()
 
     def save(self, path: str | Path, dpi: int = 110) -> Path:
@@ -57,6 +73,26 @@ class Chart:
 
     def _repr_png_(self) -> bytes:
         return self.to_png()
+
+
+def plain_text() -> AbstractContextManager:
+    """Matplotlib settings under which every text is shown as written.
+
+    Text from data or parameters (an area name, a theme) may hold ``$``; matplotlib
+    would read ``$...$`` as mathtext and fail or draw maths.  No chart uses mathtext.
+    """
+    return mpl.rc_context({"text.parse_math": False})
+
+
+def plain_text_chart(func: Callable[P, R]) -> Callable[P, R]:
+    """Decorator: build a chart under :func:`plain_text`."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with plain_text():
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 #: Okabe-Ito colours (distinguishable with the common colour-vision deficiencies),

@@ -8,10 +8,11 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import StrMethodFormatter
 
 from sa_lib.errors import OptionError
-from sa_lib.report.charts.base import Chart
+from sa_lib.report.charts.base import Chart, plain_text_chart
 
 __all__ = ["funnel_chart"]
 
+@plain_text_chart
 def funnel_chart(
     rates: pd.DataFrame,
     highlight: str,

@@ -26,6 +26,7 @@ from sa_lib.report.charts.base import (
     _numbers,
     _rank_word,
     _text_colour,
+    plain_text_chart,
 )
 from sa_lib.stats.change import format_count
 
@@ -40,6 +41,7 @@ _BLOCKS = ("harm", "likelihood", ORG_FIELD)
 _BLOCK_TITLES = {"harm": "Harm", "likelihood": "Likelihood", ORG_FIELD: "Organisational\nposition"}
 
 
+@plain_text_chart
 def morile_heatmap(
     matrix: pd.DataFrame,
     title: str,

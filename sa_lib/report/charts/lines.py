@@ -25,6 +25,7 @@ from sa_lib.report.charts.base import (
     _numbers,
     _value_formatter,
     _wrap,
+    plain_text_chart,
 )
 
 __all__ = ["line_chart"]
@@ -67,6 +68,7 @@ def _x_positions(x: pd.Series, func: str, column: object) -> tuple[np.ndarray, l
     return np.asarray([order[lab] for lab in labels], dtype=float), labels
 
 
+@plain_text_chart
 def line_chart(
     data: pd.DataFrame,
     x: str,

@@ -24,6 +24,7 @@ from sa_lib.report.charts.base import (
     _text_colour,
     _value_formatter,
     _wrap,
+    plain_text_chart,
 )
 from sa_lib.stats.change import format_count
 from sa_lib.stats.priorities import PRIORITY_FACTORS, _check_weights
@@ -33,6 +34,7 @@ __all__ = ["priority_matrix_chart"]
 _FACTOR_WORDS = {f: f.capitalize() for f in PRIORITY_FACTORS}
 
 
+@plain_text_chart
 def priority_matrix_chart(
     matrix: pd.DataFrame,
     title: str,

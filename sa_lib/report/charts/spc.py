@@ -10,7 +10,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from sa_lib.errors import OptionError
-from sa_lib.report.charts.base import SPC_COLOURS, Chart
+from sa_lib.report.charts.base import SPC_COLOURS, Chart, plain_text_chart
 from sa_lib.stats.change import format_count
 
 __all__ = ["spc_chart"]
@@ -30,6 +30,7 @@ def _fmt(x: float) -> str:
     return format_count(round(float(x), 1))
 
 
+@plain_text_chart
 def spc_chart(
     spc: pd.DataFrame,
     title: str,
