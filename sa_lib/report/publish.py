@@ -55,7 +55,8 @@ def spreadsheet_text(value: object) -> object:
     break would run as a formula in Excel or LibreOffice (e.g.
     ``=HYPERLINK("http://...", ...)``); it is written with a leading apostrophe, as
     OWASP's CSV-injection guidance says.  Numbers, and text that is a plain
-    number such as ``-5``, are left alone.
+    number such as ``-5``, are left alone.  Carriage returns become line feeds,
+    which a CSV writer quotes.
 
     Examples
     --------
@@ -66,6 +67,9 @@ def spreadsheet_text(value: object) -> object:
     """
     if not isinstance(value, str):
         return value
+    # A bare carriage return is not quoted by a CSV writer ending lines with "\n", and a
+    # spreadsheet starts a new row there: the text after it could start a formula.
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
     if value.lstrip(" ").startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(value.strip()):
         return "'" + value
     return value
