@@ -145,6 +145,8 @@ def _plant(root: Path) -> Path:
             pr[key][FORMULA_THEME] = pr[key].pop("Organised crime groups")
     raw["last_year_priorities"] = [FORMULA_THEME if t == "Organised crime groups" else t
                                    for t in raw["last_year_priorities"]]
+    # Block Markdown in a description: no list, heading or code block may come of it.
+    raw["themes"][0]["description"] = "1. listed\n===\n- item\n\n    code\n<b>x</b>"
     raw["title"] = PLANTED_TITLE
     raw["area"]["name"] = PLANTED_AREA
     path = root / "planted.yaml"
@@ -506,6 +508,8 @@ def test_title_and_area_name_reach_every_page_as_text(planted: tuple[Path, Path]
         assert not [(t.name, a) for t in soup.find_all(True) for a in t.attrs
                     if a.lower().startswith("on")], where
         assert not soup.find_all("b"), where
+        assert not [c for c in soup.find_all("code") if c.get_text() == "code"], where
+        assert not [li for li in soup.find_all("li") if li.get_text().strip() in ("listed", "item")]
     for audience in ("official", "public"):
         text = re.sub(r"\s+", " ", _report_text(
             (build / audience / "report.html").read_text(encoding="utf-8")))

@@ -100,9 +100,17 @@ def markdown_escape(text: object) -> str:
     &lt;script&gt;alert\\(1\\)&lt;/script&gt; \\*bold\\*
     >>> print(markdown_escape("see http://evil.example"))  # no autolink either
     see http\\://evil.example
+    >>> print(markdown_escape("1. first\\n===\\n    code"))  # no list, heading or code block
+    1\\. first === code
     """
-    s = html.escape(str(text), quote=False)
+    # One line: a line break in data could start a heading ("===" under it), a list or
+    # a code block of its own.
+    s = re.sub(r"[ \t]*[\r\n\v\f\u2028\u2029]+[ \t]*", " ", str(text)).strip(" \t")
+    s = html.escape(s, quote=False)
     s = re.sub(r"([\\`*_{}\[\]()#+!|~>])", r"\\\1", s)
+    # Text opening a line must not open a list ("- x", "1. x", "1) x") or a heading.
+    s = re.sub(r"^([-=])", r"\\\1", s)
+    s = re.sub(r"^(\d{1,9})([.)])", r"\1\\\2", s)
     # The renderer turns a bare "scheme://" into a link; an escaped colon shows as ":".
     return re.sub(r"(?i)\b([a-z][a-z0-9+.-]*):(?=//)", r"\1\\:", s)
 
