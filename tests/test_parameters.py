@@ -274,3 +274,15 @@ def test_slug_rules_match_the_publisher() -> None:
         assert folder_slug(text) == file_slug(text).replace("_", "-")
 
     same()
+
+
+@pytest.mark.parametrize(("data", "kind"), [
+    ("a: 1\n".encode("utf-16"), "UTF-16 text"),
+    (b"\x1f\x8b\x08\x00rest", "gzip-compressed"),
+    (b"PK\x03\x04rest", "a zip archive"),
+])
+def test_yaml_loader_names_binary_files(data: bytes, kind: str) -> None:
+    from sa_lib.data.safe_yaml import load_yaml
+
+    with pytest.raises(ParameterError, match=rf"p\.yaml: the file is {kind}"):
+        load_yaml(data, "p.yaml")

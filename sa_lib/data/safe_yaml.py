@@ -239,6 +239,16 @@ SafeYAMLLoader.add_constructor(_STD + "timestamp", SafeYAMLLoader.construct_yaml
 SafeYAMLLoader.add_constructor(_STD + "value", SafeYAMLLoader.construct_value)
 
 
+def _binary_kind(data: bytes) -> str:
+    """What a file is, recognised by its first bytes ("" for anything else)."""
+    for magic, kind in ((b"\x1f\x8b", "gzip-compressed"), (b"PK\x03\x04", "a zip archive "
+                        "(or an Excel workbook)"), (b"\xff\xfe", "UTF-16 text"),
+                        (b"\xfe\xff", "UTF-16 text"), (b"%PDF", "a PDF document")):
+        if data.startswith(magic):
+            return kind
+    return ""
+
+
 def load_yaml(data: bytes | str, source: str) -> Any:
     """Parse YAML text with :class:`SafeYAMLLoader`; every refusal is one ParameterError.
 
@@ -276,6 +286,10 @@ def load_yaml(data: bytes | str, source: str) -> Any:
         raise ParameterError(f"{source}: the file is {size:,} bytes; expected at most "
                              f"{MAX_BYTES:,} bytes (1 MiB) of YAML")
     if isinstance(data, bytes):
+        kind = _binary_kind(data)
+        if kind:
+            raise ParameterError(f"{source}: the file is {kind}, not YAML text; expected a "
+                                 "UTF-8 text file of keys and values")
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
