@@ -74,3 +74,32 @@ def test_batch_keeps_going_when_one_area_has_no_data(one_notebook: Path,
     assert rc == 2
     err = capsys.readouterr().err
     assert "E99999999" in err and "Traceback" not in err
+
+
+def test_batch_refused_before_any_area_runs(one_notebook: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture) -> None:
+    """A shared output folder, a district code or an unknown code refuses the whole batch."""
+    from sa_lib.errors import SAError
+
+    def no_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an area ran although the batch should have been refused")
+
+    monkeypatch.setattr(batch_run, "_run_area", no_run)
+    # Maidstone's CSP and Maidstone district would both write outputs/maidstone/.
+    with pytest.raises(SAError) as info:
+        batch_run.run_batch(one_notebook, ["E22000142", "E07000110", "E99999999"], workers=2,
+                            progress=False)
+    message = str(info.value)
+    assert "no area was run" in message
+    assert "E22000142 (Maidstone) and E07000110 (Maidstone) would both write outputs/maidstone/" \
+        in message
+    assert "E07000110 is the local authority code of Maidstone" in message
+    assert "expected its CSP's code E22000142" in message
+    assert "'E99999999' is not a CSP code" in message
+    assert not runner.OUTPUTS_DIR.exists()
+    rc = main(["run", str(one_notebook), "--area", "E22000149", "--area", "E07000110",
+               "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("error:") == 1 and "Traceback" not in err
+    assert "E07000110" in err and "E22000149" not in err
+    assert not runner.OUTPUTS_DIR.exists()

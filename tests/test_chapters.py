@@ -518,12 +518,14 @@ def test_parameters_copy_is_valid(tmp_path: Path) -> None:
 
 def test_unknown_crime_type_in_theme(tmp_path: Path) -> None:
     msg = _bad(tmp_path, lambda d: d["themes"][0]["crime_types"].append("Violent crimes"))
-    assert re.search(r"themes\.0\.crime_types", msg) and "Violent crimes" in msg
+    assert re.search(r"themes\[1\] \('Violence and domestic abuse'\)\.crime_types", msg)
+    assert "Violent crimes" in msg
 
 
 def test_unknown_partner_measure_in_theme(tmp_path: Path) -> None:
     msg = _bad(tmp_path, lambda d: d["themes"][1].update(partner_measures=["Council ASB"]))
-    assert re.search(r"themes\.1\.partner_measures", msg) and "Council ASB" in msg
+    assert re.search(r"themes\[2\] \('Anti-social behaviour'\)\.partner_measures", msg)
+    assert "Council ASB" in msg
 
 
 def test_priorities_theme_missing_influence(tmp_path: Path) -> None:

@@ -23,6 +23,9 @@ never :mod:`sa_lib.stats`, :mod:`sa_lib.report` or :mod:`sa_lib.run`.
 ``morile_sheets``         MoRiLE scoring sheets, one per scorer
 ``quality``               data-quality flags on police.uk records
 ``parameters``            the yearly parameters file: schema, validation, new year
+``parameter_checks``      checks of the parameters' text, names and measures
+``safe_yaml``             the one YAML reader (duplicate keys, aliases, tags refused)
+``slugs``                 file and folder names made from names in the parameters
 ``inputs``                every input of an assessment, loaded once and checked
 ``cache``                 inputs kept once per kernel
 ``csv_text``              reading hand-made CSV text (encoding, records, positions)

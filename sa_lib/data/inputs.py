@@ -47,10 +47,15 @@ def check_inputs(params: Parameters) -> None:
     column and what was expected) instead of as a failed notebook cell, and the
     last good report is never touched.  Checked, in this order:
 
+    * ``area.code``: a CSP code (E22/W22...); a local authority code is refused with
+      the CSP that contains it suggested (the report ranks the area among CSPs);
     * police.uk street files (``data.police_uk``): every file inside the allowed
-      data folders, each valid (:func:`sa_lib.data.police_uk.read_police_uk`), and at
-      least one month inside the review window;
-    * every partner return in ``data.partner`` (:func:`sa_lib.data.measures.load_partner_data`);
+      data folders, each valid (:func:`sa_lib.data.police_uk.read_police_uk`), at
+      least one month inside the review window, and a review window
+      (``window.months``) that does not start before the data's first month;
+    * every partner return in ``data.partner`` (:func:`sa_lib.data.measures.load_partner_data`),
+      and for each theme whose priority-matrix volume comes from a partner count
+      (``priorities.measures``), a return that spans the whole review window;
     * the MoRiLE scales and every ``*morile*.csv`` sheet in ``data.morile_sheets``,
       with the themes the ``priorities`` section scores: each must be scored by at
       least one scorer, and no sheet may score another theme;
@@ -65,7 +70,9 @@ def check_inputs(params: Parameters) -> None:
     Raises
     ------
     ParameterError
-        No police.uk month inside the review window, no MoRiLE sheet, or an input
+        A local authority (or unknown) code as ``area.code``, no police.uk month
+        inside the review window, a review window longer than the data (police.uk,
+        or a partner count the priority matrix needs), no MoRiLE sheet, or an input
         file that resolves (through a symlink) outside the allowed data folders.
     DataValidationError
         A police.uk file, partner return, the CSP table or the population file is
@@ -79,8 +86,10 @@ def check_inputs(params: Parameters) -> None:
     >>> from sa_lib.data.parameters import load_parameters
     >>> check_inputs(load_parameters("parameters/2025.yaml"))
     """
+    _check_area_code(params)
     _check_police_uk(params)
     _check_partner(params)
+    _check_partner_window(params)
     _check_morile(params)
     _check_csp_table(params)
     _check_population(params)
@@ -104,6 +113,38 @@ def _check_police_uk(params: Parameters) -> None:
             f"({', '.join(params.data.police_uk)}) hold no month in the review window {w.label}; "
             f"they cover {have}. Add the new months' street files, or set window.end to a month "
             "the data cover.")
+    if w.start < months[0]:
+        most = (w.end - months[0]).n + 1
+        raise ParameterError(
+            f"{params.source}: window.months {params.window.months}: the review window {w.label} "
+            f"starts before the police.uk data ({', '.join(params.data.police_uk)}) begin; they "
+            f"cover {months[0]:%b %Y} to {months[-1]:%b %Y}. Expected window.months at most "
+            f"{most} for window.end {params.window.end!r}, or the earlier months' street files.")
+
+
+def _check_area_code(params: Parameters) -> None:
+    from sa_lib.data.geography import load_csp_lookup
+    from sa_lib.errors import ParameterError
+
+    code = params.area.code
+    lk = load_csp_lookup()
+    if code[1:3] == "22":
+        if code not in set(lk["csp_code"]):
+            raise ParameterError(
+                f"{params.source}: area.code {code} is not a Community Safety Partnership in the "
+                "bundled ONS lookup; expected the code of a CSP, "
+                "E22... or W22... (listed in data/lookups/lad17_csp17_pfa17.csv)")
+        return
+    hit = lk[lk["lad_code"] == code]
+    if hit.empty:
+        raise ParameterError(
+            f"{params.source}: area.code {code} is not a Community Safety Partnership code and "
+            "is not a local authority in the ONS lookup; expected a CSP code (E22... or W22...)")
+    row = hit.iloc[0]
+    raise ParameterError(
+        f"{params.source}: area.code {code} is the local authority code of {row['lad_name']}; "
+        "the report is for a Community Safety Partnership (it ranks the area among CSPs). "
+        f"Expected its CSP's code: area.code {row['csp_code']} ({row['csp_name']})")
 
 
 def _check_partner(params: Parameters) -> None:
@@ -114,6 +155,54 @@ def _check_partner(params: Parameters) -> None:
     for f in find_partner_files(folder).values():
         check_inside_data_roots(f, "data.partner")
     partner_returns(params)
+
+
+def _as_month(x: object) -> pd.Period:
+    return x if isinstance(x, pd.Period) else pd.Timestamp(x).to_period("M")
+
+
+def _months_covered(frame: pd.DataFrame) -> tuple[pd.Period, pd.Period] | None:
+    """First and last month a partner return covers (``None`` when it has no dates)."""
+    pairs = (("date", "date"), ("month", "month"), ("period_start", "period_end"),
+             ("cohort_start", "cohort_end"))
+    for first_col, last_col in pairs:
+        if first_col in frame and last_col in frame and frame[first_col].notna().any():
+            first, last = frame[first_col].dropna().min(), frame[last_col].dropna().max()
+            return _as_month(first), _as_month(last)
+    if "year" in frame and frame["year"].notna().any():
+        years = frame["year"].dropna().astype(int)
+        return pd.Period(f"{years.min()}-01", "M"), pd.Period(f"{years.max()}-12", "M")
+    return None
+
+
+def _check_partner_window(params: Parameters) -> None:
+    """A partner count that gives a theme its priority-matrix volume spans the review window.
+
+    The volume is the measure's total over the review window; a window reaching
+    before or after the return has no total and would fail in the priority matrix.
+    """
+    from sa_lib.data.measures import PARTNER_MEASURES
+    from sa_lib.errors import ParameterError
+
+    pr, w = params.priorities, params.review_window
+    returns = partner_returns(params)
+    for theme, measure in pr.measures.items():
+        spec = PARTNER_MEASURES.get(measure)
+        if spec is None or spec.unit != "count" or theme in pr.volume:
+            continue
+        frame = returns.get(spec.kind)
+        span = _months_covered(frame) if frame is not None else None
+        if span is None or (span[0] <= w.start and w.end <= span[1]):
+            continue
+        first, last = span
+        raise ParameterError(
+            f"{params.source}: window.months {params.window.months}: the review window "
+            f"{w.label} is longer than the partner return for {measure!r} "
+            f"(priorities.measures {theme!r}), which covers {first:%b %Y} to {last:%b %Y}; the "
+            "priority matrix needs the measure's total over the whole window. Expected a "
+            "review window inside the data (window.months at most "
+            f"{max((w.end - first).n + 1, 0)} for window.end {params.window.end!r}), or a hand "
+            f"score for {theme!r} in priorities.volume.")
 
 
 def _check_morile(params: Parameters) -> None:

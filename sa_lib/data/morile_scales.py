@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
+from sa_lib.data.safe_yaml import read_yaml
 from sa_lib.errors import OptionError, ParameterError
 from sa_lib.paths import PARAMETERS_DIR
 
@@ -187,9 +186,10 @@ def load_morile_scales(path: str | Path | None = None) -> MoRiLEScales:
     Raises
     ------
     ParameterError
-        The file is missing, is not valid YAML (a duplicated key counts as
-        invalid), or a key is missing, unknown or has a bad value; the message
-        names every bad key.
+        The file is missing, is not valid YAML or is refused by the hardened
+        loader (:mod:`sa_lib.data.safe_yaml`: a duplicated key, a tag, too many
+        aliases, a huge number; the message names the line and key), or a key is
+        missing, unknown or has a bad value; the message names every bad key.
 
     Examples
     --------
@@ -202,37 +202,10 @@ def load_morile_scales(path: str | Path | None = None) -> MoRiLEScales:
     path = Path(path) if path is not None else DEFAULT_MORILE_SCALES
     if not path.is_file():
         raise ParameterError(f"{path}: MoRiLE scales file not found")
-    raw = path.read_bytes()
-    try:
-        # A SafeLoader subclass: a tag such as !!python/object/apply is refused, never run.
-        data = yaml.load(raw.decode("utf-8"), Loader=_UniqueKeyLoader)
-    except yaml.YAMLError as exc:
-        raise ParameterError(f"{path}: not valid YAML: {exc}") from None
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise ParameterError(f"{path}: not UTF-8 text: byte 0x{raw[exc.start]:02x} on line "
-                             f"{line} cannot be read; expected a UTF-8 file") from None
+    # The hardened loader: duplicate keys, tags (never run), alias bombs, huge numbers and
+    # deep nesting are refused with the line and key.
+    data = read_yaml(path)
     return _parse_scales(data, str(path))
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """Safe loader that refuses duplicated mapping keys (PyYAML keeps the last silently)."""
-
-
-def _construct_unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if isinstance(key, str | int | float | bool) and key in seen:
-            raise yaml.constructor.ConstructorError(
-                "while reading a mapping", node.start_mark, f"duplicated key {key!r}",
-                key_node.start_mark)
-        seen.add(key)
-    return loader.construct_mapping(node)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-                                 _construct_unique_mapping)
 
 
 def _is_number(x: object) -> bool:

@@ -2,8 +2,12 @@
 
 papermill only *warns* about unknown parameters, so the file is validated here,
 before any notebook runs: unknown keys, wrong types and missing files are
-errors that name the key.  The file is read with a safe YAML loader, and every
-data path must stay inside the project's ``data/`` or ``parameters/`` folders.
+errors that name the key.  The file is read with the hardened YAML loader of
+:mod:`sa_lib.data.safe_yaml` (no duplicate keys, alias bombs, tags, huge numbers or
+impossible dates), every value is range-checked (finite numbers, real dates, text
+without control characters, measures that exist, names that give distinct file
+names), and every data path must stay inside the project's ``data/`` or
+``parameters/`` folders.
 """
 
 from __future__ import annotations
@@ -16,14 +20,24 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    FiniteFloat,
     ValidationError,
     field_validator,
     model_validator,
 )
 
+from sa_lib.data.parameter_checks import (
+    check_names_and_slugs,
+    check_text,
+    measure_problems,
+    suggest,
+)
+from sa_lib.data.safe_yaml import read_yaml
+from sa_lib.data.slugs import folder_slug
 from sa_lib.errors import ParameterError
 from sa_lib.paths import DATA_DIR, PARAMETERS_DIR, PROJECT_ROOT
 from sa_lib.periods import Window, month_window, previous_window, rolling_window
@@ -31,8 +45,13 @@ from sa_lib.periods import Window, month_window, previous_window, rolling_window
 __all__ = ["Parameters", "load_parameters", "new_year", "resolve_data_path",
            "check_inside_data_roots"]
 
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(r"^(20\d\d|2100)-(0[1-9]|1[0-2])$")
 Improvement = Literal["increase", "decrease", "neutral"]
+#: One line of text (a name or title): no control characters, at most 100 characters.
+Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(check_text)]
+#: Text that may span lines (a theme's description).
+LongText = Annotated[str, Field(max_length=2000),
+                     AfterValidator(lambda v: check_text(v, multiline=True))]
 
 
 class _Strict(BaseModel):
@@ -43,17 +62,28 @@ def _month(v: Any) -> str:
     if isinstance(v, dt.date):
         v = v.strftime("%Y-%m")
     if not isinstance(v, str) or not _MONTH.match(v):
-        raise ValueError(f"expected a month written YYYY-MM (e.g. 2025-12), got {v!r}")
+        raise ValueError("expected a month written YYYY-MM (e.g. 2025-12) between 2000-01 "
+                         f"and 2100-12, got {v!r:.40}")
     return v
 
 
 class AreaParameters(_Strict):
     """The partnership the assessment is for."""
 
-    name: str = Field(min_length=1)
+    name: Name
     code: str = Field(pattern=r"^[EW](06|07|08|09|22)\d{6}$",
-                      description="CSP code (E22...) or local authority code")
-    police_force: str = "Kent"
+                      description="CSP code (E22...); a local authority code is accepted "
+                      "by the explorer, and refused for the report (with its CSP suggested)")
+    police_force: Name = "Kent"
+
+    @field_validator("name")
+    @classmethod
+    def _folder_name(cls, v: str) -> str:
+        if not folder_slug(v):
+            raise ValueError(f"{v!r} has no letter or digit (a-z, 0-9), so the area's output "
+                             "folder would have no name; expected a name with at least one "
+                             "letter or digit")
+        return v
 
 
 class WindowParameters(_Strict):
@@ -91,10 +121,10 @@ class DataParameters(_Strict):
 class ThemeParameters(_Strict):
     """A themed chapter: the police.uk crime types and partner measures it covers."""
 
-    name: str = Field(min_length=1)
-    crime_types: list[str] = Field(default_factory=list)
-    partner_measures: list[str] = Field(default_factory=list)
-    description: str = ""
+    name: Name
+    crime_types: list[str] = Field(default_factory=list, max_length=20)
+    partner_measures: list[str] = Field(default_factory=list, max_length=20)
+    description: LongText = ""
 
     @field_validator("crime_types")
     @classmethod
@@ -103,31 +133,44 @@ class ThemeParameters(_Strict):
 
         bad = [c for c in v if c not in CRIME_TYPES]
         if bad:
-            raise ValueError(f"unknown police.uk crime type(s) {bad}; choose from {list(CRIME_TYPES)}")
-        return v
+            raise ValueError(f"unknown police.uk crime type(s) {bad}{suggest(bad, CRIME_TYPES)}; "
+                             f"choose from {list(CRIME_TYPES)}")
+        return _no_repeats(v)
 
     @field_validator("partner_measures")
     @classmethod
     def _known_measures(cls, v: list[str]) -> list[str]:
-        return _check_measures(v, police=False)
+        return _no_repeats(_check_measures(v, police=False))
+
+
+def _no_repeats(v: list[str]) -> list[str]:
+    twice = sorted({x for x in v if v.count(x) > 1})
+    if twice:
+        raise ValueError(f"{twice} listed more than once; expected each once")
+    return v
 
 
 class ThresholdParameters(_Strict):
     """Numbers that change how results are worded or published."""
 
-    small_base: int = Field(default=10, ge=0)
-    disclosure: int = Field(default=5, ge=1)
-    significance: float = Field(default=0.05, gt=0, lt=1)
+    small_base: int = Field(default=10, ge=0, le=1_000_000)
+    disclosure: int = Field(default=5, ge=1, le=1_000_000)
+    significance: FiniteFloat = Field(default=0.05, gt=0, lt=1)
 
 
-def _check_measures(v: list[str], police: bool) -> list[str]:
+def _all_measures(police: bool = True) -> list[str]:
+    """Partner measures, and (``police``) the police.uk crime types and their total."""
     from sa_lib.data.measures import PARTNER_MEASURES
     from sa_lib.data.police_uk import CRIME_TYPES
 
-    known = list(PARTNER_MEASURES) + (list(CRIME_TYPES) + [TOTAL_CRIME] if police else [])
+    return list(PARTNER_MEASURES) + (list(CRIME_TYPES) + [TOTAL_CRIME] if police else [])
+
+
+def _check_measures(v: list[str], police: bool) -> list[str]:
+    known = _all_measures(police)
     bad = [m for m in v if m not in known]
     if bad:
-        raise ValueError(f"unknown measure(s) {bad}; choose from {known}")
+        raise ValueError(f"unknown measure(s) {bad}{suggest(bad, known)}; choose from {known}")
     return v
 
 
@@ -145,14 +188,15 @@ class PriorityParameters(_Strict):
     such as organised crime groups).  A hand score wins over a measure.
     """
 
-    n_priorities: int = Field(default=5, ge=1)
-    cross_cutting: list[str] = Field(default_factory=list)
-    weights: dict[str, float] = Field(default_factory=dict)
-    perception: dict[str, Score] = Field(default_factory=dict)
-    influence: dict[str, Score] = Field(default_factory=dict)
-    measures: dict[str, str] = Field(default_factory=dict)
-    volume: dict[str, Score] = Field(default_factory=dict)
-    trend: dict[str, Score] = Field(default_factory=dict)
+    n_priorities: int = Field(default=5, ge=1, le=100)
+    cross_cutting: list[Name] = Field(default_factory=list)
+    weights: dict[Literal["volume", "trend", "perception", "influence"],
+                  Annotated[FiniteFloat, Field(ge=0, le=1_000_000)]] = Field(default_factory=dict)
+    perception: dict[Name, Score] = Field(default_factory=dict)
+    influence: dict[Name, Score] = Field(default_factory=dict)
+    measures: dict[Name, str] = Field(default_factory=dict)
+    volume: dict[Name, Score] = Field(default_factory=dict)
+    trend: dict[Name, Score] = Field(default_factory=dict)
 
     @field_validator("measures")
     @classmethod
@@ -173,8 +217,18 @@ class PriorityParameters(_Strict):
                 problems.append(f"{t!r} has no {' / '.join(missing)} score"
                                 + (" (give a measure or hand scores)"
                                    if {"volume", "trend"} & set(missing) else ""))
+        # A factor left out weighs 1 (sa_lib.stats.priorities); all four at 0 rank nothing.
+        if self.weights and sum(self.weights.get(k, 1.0) for k in
+                                ("volume", "trend", "perception", "influence")) == 0:
+            problems.append("priorities.weights: every factor weighs 0; expected at least one "
+                            "weight above 0")
+        unknown = [t for t in self.cross_cutting if t not in self.perception]
+        if unknown:
+            problems.append(f"priorities.cross_cutting: {unknown} are not themes of the priorities "
+                            f"section{suggest(unknown, list(self.perception))}; expected themes "
+                            "scored in priorities.perception")
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n".join(problems))
         return self
 
 
@@ -182,7 +236,7 @@ class ReviewIndicator(_Strict):
     """How an action-plan indicator is checked with SPC: its monthly measure and target."""
 
     measure: str
-    monthly_target: float
+    monthly_target: Annotated[FiniteFloat, Field(ge=0, le=1e12)]
 
     @field_validator("measure")
     @classmethod
@@ -194,25 +248,29 @@ class ReviewIndicator(_Strict):
 class ReviewParameters(_Strict):
     """The review of last year's priorities (chapter 4)."""
 
-    indicators: dict[str, ReviewIndicator] = Field(default_factory=dict)
+    indicators: dict[Annotated[str, Field(min_length=1, max_length=150),
+                               AfterValidator(check_text)],
+                     ReviewIndicator] = Field(default_factory=dict, max_length=100)
 
 
 class Parameters(_Strict):
     """One strategic assessment: area, windows, data, themes and thresholds."""
 
     year: int = Field(ge=2000, le=2100, description="year of the data reviewed")
-    title: str = "Strategic Assessment"
-    run_date: dt.date = Field(description="date printed on the report (fixed for reproducibility)")
+    title: Annotated[str, Field(min_length=1, max_length=200),
+                     AfterValidator(check_text)] = "Strategic Assessment"
+    run_date: dt.date = Field(ge=dt.date(2000, 1, 1), le=dt.date(2100, 12, 31),
+                              description="date printed on the report (fixed for reproducibility)")
     area: AreaParameters
     window: WindowParameters
     comparison: ComparisonParameters | None = None
     data: DataParameters
-    themes: list[ThemeParameters] = Field(min_length=1)
+    themes: list[ThemeParameters] = Field(min_length=1, max_length=100)
     improvement: dict[str, Improvement] = Field(default_factory=dict)
     rebase: dict[str, list[str]] = Field(default_factory=dict)
     thresholds: ThresholdParameters = ThresholdParameters()
     priorities: PriorityParameters = PriorityParameters()
-    last_year_priorities: list[str] = Field(default_factory=list)
+    last_year_priorities: list[Name] = Field(default_factory=list)
     review: ReviewParameters = ReviewParameters()
     source: str = Field(default="", exclude=True)
 
@@ -220,6 +278,14 @@ class Parameters(_Strict):
     @classmethod
     def _rebase_months(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
         return {k: [_month(m) for m in months] for k, months in v.items()}
+
+    @model_validator(mode="after")
+    def _names_and_measures(self) -> Parameters:
+        # improvement / rebase name measures that exist; names give distinct file names.
+        problems = measure_problems(self, _all_measures()) + check_names_and_slugs(self)
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
 
     @model_validator(mode="after")
     def _months_not_after_the_report(self) -> Parameters:
@@ -246,7 +312,7 @@ class Parameters(_Strict):
                                 f"comparison.current_start {c.current_start!r}; expected the "
                                 "previous window to end before the current one starts")
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n".join(problems))
         return self
 
     # Derived views the notebooks use -------------------------------------------------
@@ -287,7 +353,7 @@ class Parameters(_Strict):
     @property
     def area_slug(self) -> str:
         """Folder-safe area name, e.g. ``maidstone``."""
-        return re.sub(r"[^a-z0-9]+", "-", self.area.name.lower()).strip("-")
+        return folder_slug(self.area.name)
 
 
 _ALLOWED_ROOTS = (DATA_DIR, PARAMETERS_DIR)
@@ -346,15 +412,35 @@ def check_inside_data_roots(path: Path, key: str) -> Path:
     return real
 
 
-def _describe(err: dict[str, Any]) -> str:
-    loc = ".".join(str(x) for x in err["loc"])
-    if not loc:  # a check across keys: the message names them
-        return err["msg"].removeprefix("Value error, ")
+def _loc_text(loc: tuple[Any, ...], raw: object) -> str:
+    """``('themes', 8, 'name')`` -> ``themes[9] ('Knife crime').name`` (list items 1-based)."""
+    out, node = "", raw
+    for part in loc:
+        if isinstance(part, int) and isinstance(node, list):
+            item = node[part] if 0 <= part < len(node) else None
+            name = item.get("name") if isinstance(item, dict) else None
+            out += f"[{part + 1}]" + (f" ({name!r:.60})" if isinstance(name, str) else "")
+            node = item
+        else:
+            out += ("." if out else "") + (part if part == "[key]" else str(part)[:60])
+            node = node.get(part) if isinstance(node, dict) else None
+    return out.replace(".[key]", " (the key)")
+
+
+def _describe(err: dict[str, Any], raw: object) -> list[str]:
+    loc = _loc_text(tuple(err["loc"]), raw)
+    msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
-        return f"{loc}: unknown key (check the spelling; see parameters/README.md for the keys)"
+        return [f"{loc}: unknown key (check the spelling; see parameters/README.md for the keys)"]
     if err["type"] == "missing":
-        return f"{loc}: required key is missing"
-    return f"{loc}: {err['msg']} (got {err.get('input')!r})"
+        return [f"{loc}: required key is missing"]
+    if err["type"] == "value_error":
+        # Checks of a section name their own keys when they begin with the section's name.
+        return [line if not loc or line.startswith((f"{loc}.", f"{loc}:")) else f"{loc}: {line}"
+                for line in msg.splitlines()]
+    got = err.get("input")
+    shown = repr(got) if len(repr(got)) <= 80 else repr(got)[:77] + "..."
+    return [f"{loc}: {msg} (got {shown})"]
 
 
 def load_parameters(path: str | Path) -> Parameters:
@@ -369,7 +455,8 @@ def load_parameters(path: str | Path) -> Parameters:
     ------
     ParameterError
         Naming every bad key: unknown keys, wrong types, bad months, missing
-        files or paths outside the data folders.
+        files or paths outside the data folders; or naming the line and key of
+        YAML the hardened loader refuses (:mod:`sa_lib.data.safe_yaml`).
 
     Examples
     --------
@@ -381,23 +468,15 @@ def load_parameters(path: str | Path) -> Parameters:
     full = path if path.is_absolute() else PROJECT_ROOT / path
     if not full.exists():
         raise ParameterError(f"parameters file {path} not found")
-    data = full.read_bytes()
-    try:
-        # safe_load: a tag such as !!python/object/apply is refused, never run.
-        raw = yaml.safe_load(data.decode("utf-8"))
-    except yaml.YAMLError as exc:
-        raise ParameterError(f"{path}: not valid YAML: {exc}") from None
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise ParameterError(f"{path}: not UTF-8 text: byte 0x{data[exc.start]:02x} on line "
-                             f"{line} cannot be read; expected a UTF-8 file (save it as UTF-8 "
-                             "in your editor)") from None
+    # Refuses duplicate keys, alias bombs, tags (never run), huge numbers, impossible
+    # dates, deep nesting and files over 1 MiB, naming the line and key.
+    raw = read_yaml(full, str(path))
     if not isinstance(raw, dict):
         raise ParameterError(f"{path}: expected a mapping of keys to values at the top level")
     try:
         params = Parameters.model_validate({**raw, "source": str(full)})
     except ValidationError as exc:
-        lines = [_describe(e) for e in exc.errors()]
+        lines = [line for e in exc.errors() for line in _describe(e, raw)]
         raise ParameterError(f"{path}: {len(lines)} problem(s):\n" +
                              "\n".join(f"  - {line}" for line in lines)) from None
     problems = []
@@ -434,11 +513,11 @@ def new_year(path: str | Path, out: str | Path | None = None) -> Path:
     >>> import tempfile, pathlib
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "2026.yaml"
     >>> _ = new_year("parameters/2025.yaml", out)
-    >>> yaml.safe_load(out.read_text())["window"]["end"]
+    >>> read_yaml(out)["window"]["end"]
     '2026-12'
     """
     params = load_parameters(path)
-    raw = yaml.safe_load((Path(params.source)).read_text(encoding="utf-8"))
+    raw = read_yaml(Path(params.source))
     raw["year"] = params.year + 1
     raw["window"]["end"] = _shift_month(params.window.end, 12)
     if raw.get("comparison"):

@@ -2,7 +2,10 @@
 
 Each area gets a copy of the parameters with its own code and name and is
 built exactly as a single run (:func:`sa_lib.run.runner.run_assessment`), on
-local threads or a ``dask.distributed`` cluster.
+local threads or a ``dask.distributed`` cluster.  The area codes are checked
+before any area runs (:func:`check_batch_areas`): an unknown code, a local
+authority code or two areas that would share an output folder refuse the whole
+batch with one message naming the codes, so one bad code never fails the others.
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sa_lib.data.parameters import load_parameters
+from sa_lib.data.safe_yaml import read_yaml
+from sa_lib.data.slugs import folder_slug
 from sa_lib.errors import SAError
 from sa_lib.paths import PROJECT_ROOT
 from sa_lib.run.runner import RunResult, run_assessment
 
-__all__ = ["BatchResult", "run_batch", "area_parameters"]
+__all__ = ["BatchResult", "run_batch", "area_parameters", "check_batch_areas"]
 
 
 @dataclass
@@ -32,24 +37,79 @@ class BatchResult:
     seconds: float = 0.0
 
 
-def area_parameters(parameters: str | Path, area_code: str, folder: Path) -> Path:
+def check_batch_areas(areas: list[str]) -> dict[str, str]:
+    """Each batch area's name, or one error naming every code that cannot run.
+
+    Refused: a code that is not a CSP in the bundled ONS lookup (a local authority
+    code is refused with its CSP suggested, as a single run refuses it), and codes
+    whose names give the same output folder (``outputs/<area>/``), which would make
+    the areas overwrite each other.
+
+    Raises
+    ------
+    SAError
+        ``--area: N problem(s); no area was run`` with one line per problem.
+
+    Examples
+    --------
+    >>> check_batch_areas(["E22000142", "E22000149"])
+    {'E22000142': 'Maidstone', 'E22000149': 'Tunbridge Wells'}
+    >>> check_batch_areas(["E07000110"])
+    Traceback (most recent call last):
+    ...
+    sa_lib.errors.SAError: --area: 1 problem(s); no area was run:
+      - E07000110 is the local authority code of Maidstone; a report is for a Community Safety Partnership: expected its CSP's code E22000142 (Maidstone)
+    """
+    from sa_lib.data.geography import load_csp_lookup
+
+    lk = load_csp_lookup()
+    csp_names = dict(zip(lk["csp_code"], lk["csp_name"], strict=True))
+    problems, names, folders = [], {}, {}
+    for code in dict.fromkeys(areas):
+        la = lk[lk["lad_code"] == code]
+        name = csp_names.get(code) or (str(la.iloc[0]["lad_name"]) if not la.empty else None)
+        if name is None:
+            shown = code if len(code) <= 20 else code[:17] + "..."
+            problems.append(f"{shown!r} is not a CSP code in the bundled ONS lookup; expected "
+                            "a code such as E22000142 (E22... or W22...)")
+            continue
+        slug = folder_slug(name)
+        if slug in folders:
+            problems.append(f"{folders[slug]} and {code} ({name}) would both write "
+                            f"outputs/{slug}/ (one overwriting the other); expected areas with "
+                            "distinct names")
+        folders.setdefault(slug, f"{code} ({name})")
+        if code in csp_names:
+            names[code] = str(name)
+        else:
+            row = la.iloc[0]
+            problems.append(f"{code} is the local authority code of {row['lad_name']}; a report "
+                            "is for a Community Safety Partnership: expected its CSP's code "
+                            f"{row['csp_code']} ({row['csp_name']})")
+    if problems:
+        raise SAError(f"--area: {len(problems)} problem(s); no area was run:\n"
+                      + "\n".join(f"  - {p}" for p in problems))
+    return names
+
+
+def area_parameters(parameters: str | Path, area_code: str, folder: Path,
+                    name: str | None = None) -> Path:
     """Write a copy of a parameters file for another area (name from the CSP lookup).
 
     Everything else (windows, themes, thresholds, data folders) is kept, so every
     area of a batch is assessed the same way.
+
+    Raises
+    ------
+    SAError
+        The code is not a CSP in the lookup (see :func:`check_batch_areas`).
     """
+    params = load_parameters(_absolute(parameters))
+    if name is None:
+        name = check_batch_areas([area_code])[area_code]
     import yaml
 
-    from sa_lib.data.geography import load_csp_lookup
-
-    params = load_parameters(_absolute(parameters))
-    lk = load_csp_lookup()
-    hit = lk[(lk["csp_code"] == area_code) | (lk["lad_code"] == area_code)]
-    if hit.empty:
-        raise SAError(f"--area {area_code!r}: not a CSP or local authority code in the lookup")
-    name = str(hit["csp_name"].iloc[0] if (hit["csp_code"] == area_code).any()
-               else hit["lad_name"].iloc[0])
-    raw = yaml.safe_load(Path(params.source).read_text(encoding="utf-8"))
+    raw = read_yaml(Path(params.source))
     raw["area"] = {**raw["area"], "code": area_code, "name": name}
     folder.mkdir(parents=True, exist_ok=True)
     out = folder / f"{_slug(name)}.yaml"
@@ -93,7 +153,7 @@ def run_batch(
     parameters : path
         The template parameters file (e.g. ``parameters/2025.yaml``).
     areas : list of str
-        CSP (or local authority) codes.
+        CSP codes; all are checked before any area runs (:func:`check_batch_areas`).
     workers : int, optional
         Areas built at once (default: the number of cores).
     scheduler : {"threads", "dask"}
@@ -110,6 +170,14 @@ def run_batch(
     -------
     BatchResult
         Results by area code, failures by area code (the message), total seconds.
+
+    Raises
+    ------
+    SAError
+        Before any area runs: a bad scheduler, no area, an unknown or local
+        authority code, or two areas sharing an output folder (one message).
+    ParameterError
+        The template parameters file is invalid.
     """
     import tempfile
 
@@ -118,10 +186,12 @@ def run_batch(
     if not areas:
         raise SAError("run_batch needs at least one area code")
     t0 = time.perf_counter()
+    names = check_batch_areas(areas)
+    load_parameters(_absolute(parameters))  # the template once, before any area runs
     n = workers or os.cpu_count() or 1
     out = BatchResult()
     with tempfile.TemporaryDirectory(prefix="sa-batch-") as tmp:
-        files = {a: str(area_parameters(parameters, a, Path(tmp))) for a in dict.fromkeys(areas)}
+        files = {a: str(area_parameters(parameters, a, Path(tmp), names[a])) for a in names}
         bar = None
         if progress:
             from tqdm.auto import tqdm

@@ -229,6 +229,8 @@ def morile() -> None:
     scales_case("unknown_key", scales + "\nweights: {harm: 2}\n")
     assert '"Moderate": 2' in scales
     scales_case("wrong_type", scales.replace('"Moderate": 2', '"Moderate": two', 1))
+    scales_case("duplicate_key", scales.replace('"Moderate": 2', '"Moderate": 2\n    "Moderate": 9', 1))
+    scales_case("huge_integer", scales.replace('"Moderate": 2', '"Moderate": ' + "7" * 400, 1))
 
 
 def csp_table() -> None:
@@ -319,6 +321,28 @@ def parameters() -> None:
     case("non_utf8", text.encode("utf-8").replace(b"Maidstone", b"Maid\x81stone", 1))
     case("empty_file", b"")
     case("not_a_mapping", "- year: 2025\n- window: 2025-12\n")
+    # Refused by the hardened YAML loader (sa_lib/data/safe_yaml.py), with line and key.
+    case("duplicate_key_top", text + "\nthresholds:\n  disclosure: 1\n")
+    case("duplicate_key_nested", sub("  disclosure: 5 ", "  disclosure: 5\n  disclosure: 1 "))
+    bomb = "".join(f"{a}: &{a} [" + ", ".join([f"*{p}" if p else '"lol"'] * 9) + "]\n"
+                   for p, a in zip([""] + list("abcdefgh"), "abcdefghi", strict=True))
+    case("alias_bomb", sub("year: 2025\n", "year: 2025\n" + bomb))
+    case("deep_nesting", sub('title: "Strategic Assessment 2025"',
+                             "title: " + "[" * 60 + "]" * 60))
+    case("huge_integer", sub("  months: 12\n", "  months: " + "9" * 5000 + "\n"))
+    case("impossible_run_date", sub("run_date: 2026-01-15", "run_date: 2026-13-15"))
+    case("local_authority_code", sub("  code: E22000142", "  code: E07000110"))
+    case("unknown_improvement", sub("  Domestic abuse incidents: neutral",
+                                    "  Domestic abuse incident: neutral"))
+    case("unknown_rebase", sub("rebase: {}", 'rebase: {Burglarly: ["2025-06"]}'))
+    case("infinite_target", sub("monthly_target: 83.3}", "monthly_target: .inf}"))
+    case("theme_slug_collision", sub("  - name: Reoffending\n", "  - name: Road Safety!\n"))
+    case("empty_area_slug", sub("  name: Maidstone\n", '  name: "★ — ★"\n'))
+    case("window_longer_than_data", sub("  months: 12\n", "  months: 100\n"))
+    case("window_longer_than_partner_data", sub("  months: 12\n", "  months: 72\n"))
+    case("control_character_title", sub('title: "Strategic Assessment 2025"',
+                                        'title: "Strategic Assessment\\u202e5202"'))
+    case("custom_tag", sub("  partner: data/synthetic ", "  partner: !include data/synthetic "))
 
     # Symlinks inside an allowed data folder that point outside it.
     for rel in ("symlink_escape/population.csv", "partner_symlink/synthetic_ksi.csv"):
