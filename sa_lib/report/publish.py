@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import HTML, Image, Markdown
 
+from sa_lib.data.slugs import file_slug
 from sa_lib.errors import OptionError
 from sa_lib.output_gate import OutputGate
 from sa_lib.report.charts import Chart
@@ -28,17 +29,6 @@ __all__ = ["Publisher", "AUDIENCES", "markdown_escape", "table_html", "file_slug
 
 AUDIENCES = ("official", "public")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
-
-
-def file_slug(text: str) -> str:
-    """A table or chart file name from a title: lower case, digits and underscores.
-
-    Examples
-    --------
-    >>> file_slug("Road safety (KSI)")
-    'road_safety_ksi'
-    """
-    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
 #: A spreadsheet reads a cell starting with one of these as a formula (OWASP, CSV injection);
