@@ -106,3 +106,13 @@ def test_counts_too_large_are_refused(tmp_path: Path) -> None:
     [p] = err.value.problems
     assert p.column == TOTAL_RECORDED_CRIME
     assert "(5,000 characters) is too large for a count" in p.message
+
+
+def test_a_gzip_bomb_is_not_unpacked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sa_lib.data.home_office as home_office
+
+    monkeypatch.setattr(home_office, "_MAX_TABLE_BYTES", 1 << 20)
+    bomb = tmp_path / "pop.csv.gz"
+    bomb.write_bytes(gzip.compress(b"area_code," + b"0" * (8 << 20)))
+    with pytest.raises(DataValidationError, match="decompresses to more than 1 MB"):
+        read_population(bomb)

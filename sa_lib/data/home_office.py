@@ -16,6 +16,7 @@ from 2024, so any Kent CSP series from 2024 must be checked for that break.
 from __future__ import annotations
 
 import gzip
+import io
 import re
 import zlib
 from pathlib import Path
@@ -48,6 +49,8 @@ __all__ = [
 CSP_TABLE = DATA_DIR / "home_office" / "policeforceareatablesyejune25final_TableC2_csp.csv"
 POPULATION_TABLE = DATA_DIR / "population" / "la_population_mye_2001_2024.csv.gz"
 TOTAL_RECORDED_CRIME = "Total recorded crime (excluding fraud)"
+# The bundled tables are about 1 MB; a gzipped table is never unpacked past this.
+_MAX_TABLE_BYTES = 256 << 20
 _ID_COLUMNS = {
     "Police Force Area code": "pfa_code",
     "Police Force Area name": "pfa_name",
@@ -185,10 +188,15 @@ def _csv_records(path: Path, header_prefix: str = "") -> list[list[str]]:
     gzipped = raw[:2] == b"\x1f\x8b" and path.name.lower().endswith(".gz")
     if gzipped:
         try:
-            raw = gzip.decompress(raw)
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as fh:
+                raw = fh.read(_MAX_TABLE_BYTES + 1)  # bounded: a gzip bomb is not unpacked
         except (OSError, EOFError, zlib.error) as exc:
             raise DataValidationError([Problem(file, None, None,
                                                f"is not a readable gzip file: {exc}")]) from None
+        if len(raw) > _MAX_TABLE_BYTES:
+            raise DataValidationError([Problem(file, None, None, (
+                f"decompresses to more than {_MAX_TABLE_BYTES >> 20} MB; expected an ONS table "
+                "of a few MB (is this the right file?)"))])
     not_csv = not_csv_problem(file, raw, gzip_allowed=True, decompressed=gzipped)
     if not_csv is not None:
         raise DataValidationError([not_csv])
