@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gzip
 import statistics
 from pathlib import Path
 
@@ -645,3 +646,39 @@ def test_morile_matrix_is_long_theme_by_dimension(worked_scales) -> None:
         "organisational_position"]
     assert m["value"].tolist()[:7] == [4, 8, 1, 2, 3, 1.5, 1.25]
     assert (m["scales_label"] == ILLUSTRATIVE).all()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("99999999999999999999999", "score 99999999999999999999999 is out of range (0 to 8)"),
+        ("1e999", "score 1e999 is out of range (0 to 8)"),
+        ("9" * 5000, "score '999999999999999999999999999999...' (5,000 characters) is out of "
+         "range (0 to 8)"),
+        ("x" * 100, "unknown label 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...' (100 characters)"),
+    ],
+)
+def test_huge_and_long_values_are_named_shortly(tmp_path, worked_scales, value, expected) -> None:
+    write_sheet(tmp_path, "bob.csv", sheet_rows(worked_scales, "ASB", physical=value))
+    with pytest.raises(MoRiLEError) as info:
+        read_morile_sheets([tmp_path / "bob.csv"], worked_scales)
+    [p] = _problems(info)
+    assert (p.file, p.row, p.column) == ("bob.csv", 2, "physical")
+    assert expected in p.message
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (gzip.compress(b"theme,field,value\n"), "this file is gzip-compressed, not CSV text"),
+        ("theme,field,value\n".encode("utf-16"), "this file is UTF-16 text"),
+        (b"PK\x03\x04" + bytes(26) + b"[Content_Types].xml xl/", "an Excel workbook (.xlsx)"),
+    ],
+)
+def test_sheet_that_is_not_csv_text_is_named(tmp_path, worked_scales, data, expected) -> None:
+    (tmp_path / "bob.csv").write_bytes(data)
+    with pytest.raises(MoRiLEError) as info:
+        read_morile_sheets([tmp_path / "bob.csv"], worked_scales)
+    [p] = _problems(info)
+    assert (p.file, p.row) == ("bob.csv", None)
+    assert expected in p.message

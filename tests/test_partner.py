@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 from datetime import date
 from pathlib import Path
@@ -536,3 +537,56 @@ def test_title_row_or_wrong_kind_gives_one_clear_problem(tmp_path: Path) -> None
     p = only(problems(path, "domestic_abuse"), path, 1, None, "not a domestic_abuse header")
     assert "Remove any title rows" in p.message
     only(validate_partner(good("ksi"), "section_136"), good("ksi"), 1, None, "check --kind")
+
+
+def test_files_that_are_not_csv_text_are_named(tmp_path: Path) -> None:
+    text = "year,killed,seriously_injured\n2020,1,2\n"
+    cases = {
+        "gz.csv": (gzip.compress(text.encode()), "this file is gzip-compressed, not CSV text; "
+                   "decompress it"),
+        "u16le.csv": (text.encode("utf-16-le"), "this file is UTF-16 text"),
+        "old.csv": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504),
+                    "this file is an Excel 97-2003 workbook (.xls)"),
+        "doc.csv": (b"%PDF-1.5\n", "this file is a PDF document"),
+        "page.csv": (b"<html><body>Please sign in</body></html>", "this file is an HTML web page"),
+    }
+    for name, (data, fragment) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        only(problems(path, "ksi"), path, None, None, fragment)
+    nul = tmp_path / "nul.csv"
+    nul.write_bytes(text.replace("2020,1", "2020,\x001").encode())
+    only(problems(nul, "ksi"), nul, 2, "killed", "byte 0x00 (NUL) is not text")
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("99999999999999999999999", "'99999999999999999999999' is too large for a count"),
+        ("9223372036854775808", "'9223372036854775808' is too large for a count"),  # 2**63
+        ("1,000,000,000,000,000", "is too large for a count (expected a whole number below "
+         "1,000,000,000,000,000)"),
+        ("1e999", "'1e999' is too large for a count"),
+        ("9" * 5000, "'999999999999999999999999999999...' (5,000 characters) is too large"),
+        ("-99999999999999999999", "is negative"),
+        ("inf", "'inf' is not a number"),
+        ("nan", "'nan' is not a number"),
+    ],
+)
+def test_counts_too_large_are_refused(tmp_path: Path, value: str, fragment: str) -> None:
+    path = write(tmp_path, [["month", "detentions"], ["2021-01", "3"], ["2021-02", value]])
+    only(problems(path, "section_136"), path, 3, "detentions", fragment)
+
+
+def test_largest_count_is_kept_exactly(tmp_path: Path) -> None:
+    path = write(tmp_path, [["month", "detentions"], ["2021-01", "999999999999999"]])
+    assert load(path, "section_136")["detentions"].tolist() == [999_999_999_999_999]
+
+
+@pytest.mark.parametrize("value", ["1e300", "-1e16", "1" + "0" * 400])
+def test_numbers_too_large_are_refused(tmp_path: Path, value: str) -> None:
+    rows = rows_of("action_plan")
+    rows[1][rows[0].index("target")] = value
+    path = write(tmp_path, rows)
+    only(problems(path, "action_plan"), path, 2, "target", "is too large (expected a number "
+         "between -1,000,000,000,000,000 and 1,000,000,000,000,000)")

@@ -198,3 +198,58 @@ def test_read_from_a_copy_outside_the_project(tmp_path: Path) -> None:
     shutil.copy(MAIDSTONE / "2025-01-kent-street.csv.gz", tmp_path)
     rec = read_police_uk(tmp_path, area="Maidstone", cache=False)
     assert load_report(rec)["file"].iloc[0].endswith("2025-01-kent-street.csv.gz")
+
+
+def test_files_recognised_by_content_whatever_their_name(tmp_path: Path) -> None:
+    text = f"{HEADER}\n{GOOD_ROW}\n"
+    cases = {
+        "gz": (gzip.compress(text.encode()), "this file is gzip-compressed, not CSV text; "
+               "rename it to 2025-01-kent-street.csv.gz"),
+        "utf16": (text.encode("utf-16"), "this file is UTF-16 text"),
+        "xlsx": (b"PK\x03\x04" + bytes(26) + b"[Content_Types].xml xl/workbook.xml",
+                 "this file is an Excel workbook (.xlsx)"),
+        "pdf": (b"%PDF-1.4\n", "this file is a PDF document"),
+    }
+    for folder, (data, message) in cases.items():
+        p = tmp_path / folder / "2025-01-kent-street.csv"
+        p.parent.mkdir()
+        p.write_bytes(data)
+        for cache in (False, True):
+            with pytest.raises(DataValidationError, match=message.replace("(", r"\(")
+                               .replace(")", r"\)")) as err:
+                read_police_uk(p, cache=cache, cache_dir=tmp_path / "cache")
+            assert len(err.value.problems) == 1 and str(p) in str(err.value)
+    inside = tmp_path / "inside" / "2025-01-kent-street.csv.gz"
+    inside.parent.mkdir()
+    inside.write_bytes(gzip.compress(text.encode("utf-16")))
+    with pytest.raises(DataValidationError, match="once decompressed, this file is UTF-16 text"):
+        read_police_uk(inside, cache=False)
+
+
+def test_a_gzip_file_renamed_to_csv_is_refused_even_when_cached(tmp_path: Path) -> None:
+    """The cache is keyed by content: the same bytes under a .csv name are still refused."""
+    gz = tmp_path / "a" / "2025-01-kent-street.csv.gz"
+    gz.parent.mkdir()
+    gz.write_bytes(gzip.compress(f"{HEADER}\n{GOOD_ROW}\n".encode()))
+    assert len(read_police_uk(gz, cache_dir=tmp_path / "cache")) == 1  # now cached
+    renamed = tmp_path / "b" / "2025-01-kent-street.csv"
+    renamed.parent.mkdir()
+    shutil.copy(gz, renamed)
+    with pytest.raises(DataValidationError, match="rename it to 2025-01-kent-street.csv.gz"):
+        read_police_uk(renamed, cache_dir=tmp_path / "cache")
+
+
+@pytest.mark.parametrize(
+    ("longitude", "latitude", "column", "shown"),
+    [("1e999", "51.2", "Longitude", "'inf'"), ("-inf", "51.2", "Longitude", "'-inf'"),
+     ("0.5", "91", "Latitude", "'91'"), ("181", "51.2", "Longitude", "'181'")],
+)
+def test_coordinates_off_the_globe_are_refused(tmp_path: Path, longitude: str, latitude: str,
+                                               column: str, shown: str) -> None:
+    row = GOOD_ROW.replace(",0.5,51.2,", f",{longitude},{latitude},")
+    p = _write(tmp_path, "2025-01-kent-street.csv", f"{HEADER}\n{GOOD_ROW}\n{row}\n")
+    with pytest.raises(DataValidationError) as err:
+        read_police_uk(p, cache=False)
+    [problem] = err.value.problems
+    assert (problem.row, problem.column) == (3, column)
+    assert problem.message.startswith(f"{shown} is not a {column.lower()}")

@@ -16,13 +16,22 @@ from 2024, so any Kent CSP series from 2024 must be checked for that break.
 from __future__ import annotations
 
 import gzip
+import io
 import re
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sa_lib.data.csv_text import csv_records, decode_csv_bytes
+from sa_lib.data.csv_text import (
+    COUNT_LIMIT,
+    COUNT_LIMIT_TEXT,
+    csv_records,
+    decode_csv_bytes,
+    not_csv_problem,
+    quoted,
+)
 from sa_lib.data.geography import load_csp_lookup
 from sa_lib.errors import DataValidationError, OptionError, Problem
 from sa_lib.paths import DATA_DIR
@@ -40,6 +49,8 @@ __all__ = [
 CSP_TABLE = DATA_DIR / "home_office" / "policeforceareatablesyejune25final_TableC2_csp.csv"
 POPULATION_TABLE = DATA_DIR / "population" / "la_population_mye_2001_2024.csv.gz"
 TOTAL_RECORDED_CRIME = "Total recorded crime (excluding fraud)"
+# The bundled tables are about 1 MB; a gzipped table is never unpacked past this.
+_MAX_TABLE_BYTES = 256 << 20
 _ID_COLUMNS = {
     "Police Force Area code": "pfa_code",
     "Police Force Area name": "pfa_name",
@@ -137,12 +148,15 @@ def read_csp_recorded_crime(path: str | Path | None = None) -> pd.DataFrame:
     text = long["text"].str.strip().str.replace(",", "", regex=False)
     is_x = text.isin(["[x]", "[z]", "[c]", ""])
     bad = ~is_x & ~text.str.fullmatch(r"\d+")
-    if bad.any():
-        rows_bad = long[bad].sort_values("row").head(10)
+    big = ~is_x & ~bad & _too_many_digits(text)
+    if (bad | big).any():
+        rows_bad = long[bad | big].assign(big=big).sort_values("row").head(10)
         problems += [
             Problem(file, int(r.row), r.offence_group,
-                    f"{r.csp_name or r.pfa_name}: {r.text.strip()!r} is not a count (expected a "
-                    "whole number >= 0, or [x] for unavailable)")
+                    f"{r.csp_name or r.pfa_name}: {quoted(r.text.strip())} "
+                    + (f"is too large for a count (expected a whole number below "
+                       f"{COUNT_LIMIT_TEXT}, or [x] for unavailable)" if r.big else
+                       "is not a count (expected a whole number >= 0, or [x] for unavailable)"))
             for r in rows_bad.itertuples()]
     if problems:
         raise DataValidationError(problems)
@@ -156,19 +170,36 @@ def read_csp_recorded_crime(path: str | Path | None = None) -> pd.DataFrame:
 def _csv_records(path: Path, header_prefix: str = "") -> list[list[str]]:
     """Every CSV record of a (possibly gzipped) UTF-8 or Windows-1252 file, checked.
 
-    Raises DataValidationError for a missing, empty or undecodable file and for malformed
-    CSV (unbalanced quotes), naming the row and column as a spreadsheet shows them.
+    Raises DataValidationError for a missing, empty or undecodable file, a file that is not
+    CSV text whatever its name (a workbook, UTF-16, PDF, a gzip file not named ``.gz``...)
+    and for malformed CSV (unbalanced quotes), naming the row and column as a spreadsheet
+    shows them.
     """
     file = str(path)
     if not path.is_file():
         raise DataValidationError([Problem(file, None, None, "file not found")])
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataValidationError([Problem(file, None, None, f"cannot be read: "
+                                           f"{exc.strerror or exc}")]) from None
+    # A gzipped table is read when its name says so (the bundled population file is
+    # .csv.gz); its content is then checked like any other file's.
+    gzipped = raw[:2] == b"\x1f\x8b" and path.name.lower().endswith(".gz")
+    if gzipped:
         try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as fh:
+                raw = fh.read(_MAX_TABLE_BYTES + 1)  # bounded: a gzip bomb is not unpacked
+        except (OSError, EOFError, zlib.error) as exc:
             raise DataValidationError([Problem(file, None, None,
                                                f"is not a readable gzip file: {exc}")]) from None
+        if len(raw) > _MAX_TABLE_BYTES:
+            raise DataValidationError([Problem(file, None, None, (
+                f"decompresses to more than {_MAX_TABLE_BYTES >> 20} MB; expected an ONS table "
+                "of a few MB (is this the right file?)"))])
+    not_csv = not_csv_problem(file, raw, gzip_allowed=True, decompressed=gzipped)
+    if not_csv is not None:
+        raise DataValidationError([not_csv])
     text, _, problems = decode_csv_bytes(raw, file, header_prefix)
     if text is None:
         raise DataValidationError(problems)
@@ -179,6 +210,11 @@ def _csv_records(path: Path, header_prefix: str = "") -> list[list[str]]:
     if problems:
         raise DataValidationError(problems)
     return records
+
+
+def _too_many_digits(digits: pd.Series) -> pd.Series:
+    """Whole numbers (text of digits) of :data:`COUNT_LIMIT` or more, decided on the text."""
+    return digits.str.lstrip("0").str.len() > len(str(COUNT_LIMIT)) - 1
 
 
 def read_population(path: str | Path | None = None) -> pd.DataFrame:
@@ -230,12 +266,16 @@ def read_population(path: str | Path | None = None) -> pd.DataFrame:
     year = pd.to_numeric(p["year"].where(p["year"].str.fullmatch(r"\d{4}")), errors="coerce")
     pop = pd.to_numeric(p["population"].str.replace(",", "", regex=False)
                         .where(lambda v: v.str.fullmatch(r"\d+")), errors="coerce")
-    problems += [Problem(file, int(r), "year", f"{v!r} is not a year (expected yyyy, e.g. 2024)")
+    problems += [Problem(file, int(r), "year", f"{quoted(v)} is not a year (expected yyyy, e.g. 2024)")
                  for r, v in zip(p["row"][year.isna()], p["year"][year.isna()], strict=True)][:10]
-    problems += [Problem(file, int(r), "population", f"{v!r} is not a population (expected a "
-                         "whole number >= 0)")
+    problems += [Problem(file, int(r), "population", f"{quoted(v)} is not a population (expected "
+                         "a whole number >= 0)")
                  for r, v in zip(p["row"][pop.isna()], p["population"][pop.isna()],
                                  strict=True)][:10]
+    big = pop.notna() & _too_many_digits(p["population"].str.replace(",", "", regex=False))
+    problems += [Problem(file, int(r), "population", f"{quoted(v)} is too large for a population "
+                         f"(expected a whole number below {COUNT_LIMIT_TEXT})")
+                 for r, v in zip(p["row"][big], p["population"][big], strict=True)][:10]
     problems += [Problem(file, int(r), "area_code", "is blank; expected an ONS area code")
                  for r in p["row"][p["area_code"] == ""]][:10]
     key = pd.DataFrame({"area_code": p["area_code"], "year": year})

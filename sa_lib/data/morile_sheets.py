@@ -17,13 +17,14 @@ checks a tidy frame of scores against the scales
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sa_lib.data.csv_text import csv_records, decode_csv_bytes
+from sa_lib.data.csv_text import csv_records, decode_csv_bytes, quoted
 from sa_lib.data.morile_scales import CONFIDENCE_FIELD, MoRiLEScales
 from sa_lib.errors import MoRiLEError, OptionError, Problem
 
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 SHEET_COLUMNS = ("theme", "field", "value")
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 # --------------------------------------------------------------------------- sheets
@@ -95,7 +97,12 @@ def _validate(scores: pd.DataFrame, scales: MoRiLEScales,
                .fillna(-1).to_numpy(np.int64))
         if f != CONFIDENCE_FIELD:
             # Not a label: maybe the number the label scores (4 for "Substantial").
-            num = pd.to_numeric(pd.Series(vals, dtype=object), errors="coerce").to_numpy(float)
+            num = np.array(pd.to_numeric(pd.Series(vals, dtype=object), errors="coerce"),
+                           dtype=float)
+            # pandas gives NaN for a number too long to parse (5,000 digits): float() gives inf.
+            for k in np.flatnonzero(np.isnan(num)):
+                if _NUMBER.fullmatch(vals[k]):
+                    num[k] = float(vals[k])
             table = np.asarray(sc.values)
             hit = np.isclose(num[:, None], table[None, :], rtol=0, atol=1e-9)
             by_number = np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
@@ -110,9 +117,10 @@ def _validate(scores: pd.DataFrame, scales: MoRiLEScales,
             if i >= 0:
                 continue
             if math.isnan(x):
-                msg[pos] = f"unknown label {v!r}; expected one of {choices}"
+                msg[pos] = f"unknown label {quoted(v)}; expected one of {choices}"
             elif not lo <= x <= hi:
-                msg[pos] = f"score {v} is out of range ({_fmt(lo)} to {_fmt(hi)}); expected one of {choices}"
+                msg[pos] = (f"score {v if len(v) <= 60 else quoted(v)} is out of "
+                            f"range ({_fmt(lo)} to {_fmt(hi)}); expected one of {choices}")
             else:
                 msg[pos] = f"score {v} is not on the scale; expected one of {choices}"
         ok = where[idx >= 0]

@@ -16,8 +16,10 @@ What a file may contain (the same for every kind):
 
 * **Encoding**: UTF-8 with or without a byte-order mark, or Windows-1252 (what
   Excel's plain "CSV (Comma delimited)" writes); UTF-8 is tried first.
-  Line endings LF or CRLF.  Excel workbooks (``.xlsx``) and UTF-16 text are refused
-  with a message saying how to re-save them.
+  Line endings LF or CRLF.  A file is recognised by its content, whatever its name:
+  an Excel workbook (``.xlsx`` or ``.xls``), UTF-16 text, a gzip or zip file, a PDF, a
+  web page or other binary data is refused, naming what it is and how to re-save it
+  (:func:`~sa_lib.data.csv_text.not_csv_problem`).
 * **Header**: one header row; names are matched ignoring case, spaces and
   punctuation (``Incident ID`` is ``incident_id``).  Optional columns may be left
   out; unknown columns are ignored (and dropped) unless they look like a misspelt
@@ -36,7 +38,9 @@ What a file may contain (the same for every kind):
   ``January 2025`` (what Excel writes once it has turned a month into a date) and
   any accepted date falling on the 1st.  Months after the current one are refused.
 * **Counts**: whole numbers >= 0 (``1,234`` with thousands separators is read);
-  negative, fractional and non-numeric counts are refused.
+  negative, fractional and non-numeric counts are refused, and so is a count of
+  10^15 or more (``99999999999999999999999``: past int64, or not exact as a float).
+  Other numbers lie between -10^15 and 10^15.
 * **Allowed values**: compared ignoring case and surrounding spaces, and
   returned in lower case.
 * **Flags**: ``yes`` / ``no`` (also ``y``/``n``, ``true``/``false``, ``1``/``0``).

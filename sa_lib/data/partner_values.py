@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sa_lib.data.csv_text import COUNT_LIMIT, COUNT_LIMIT_TEXT, quoted
 from sa_lib.data.partner_schema import PartnerColumn
 
 __all__: list[str] = []
@@ -76,7 +77,12 @@ def _set(errors: pd.Series, mask: pd.Series | np.ndarray, values: pd.Series,
     mask = pd.Series(np.asarray(mask, dtype=bool), index=errors.index) & errors.isna()
     if mask.any():
         tail = suffix[mask] if isinstance(suffix, pd.Series) else suffix
-        errors[mask] = ("'" + values[mask].astype(object).fillna("").astype(str) + "'" + tail)
+        errors[mask] = values[mask].astype(object).fillna("").astype(str).map(_quote) + tail
+
+
+def _quote(value: str) -> str:
+    """A value as messages show it: in single quotes, a long one cut short."""
+    return f"'{value}'" if len(value) <= 60 else quoted(value)
 
 
 def _days(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -222,11 +228,21 @@ def _parse_number(s: pd.Series, col: PartnerColumn, as_of: np.datetime64) -> _Pa
     num = pd.to_numeric(text.where(text != ""), errors="coerce").to_numpy(float)
     whole = col.type == "count"
     expected = "a whole number >= 0" if whole else "a number"
-    _set(err, present & ~np.isfinite(num), s, f" is not a number (expected {expected})")
+    # Digits that overflow a float (a 400-digit count) are too large, not "not a number".
+    numeric = text.str.fullmatch(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?").to_numpy(bool)
+    overflow = numeric & ~np.isfinite(num)
+    _set(err, present & ~np.isfinite(num) & ~overflow, s,
+         f" is not a number (expected {expected})")
+    # Beyond COUNT_LIMIT a count is not exact as a float and sums could overflow int64.
+    big = overflow | (np.abs(np.nan_to_num(num)) >= COUNT_LIMIT)
     if whole:
+        _set(err, present & big & (np.nan_to_num(num, neginf=-1.0) >= 0), s,
+             f" is too large for a count (expected a whole number below {COUNT_LIMIT_TEXT})")
         _set(err, present & (num < 0), s, " is negative (a count is a whole number >= 0)")
         _set(err, present & (np.floor(num) != num),
              s, " is not a whole number (a count is a whole number >= 0)")
+    _set(err, present & big, s, f" is too large (expected a number between -{COUNT_LIMIT_TEXT} "
+         f"and {COUNT_LIMIT_TEXT})")
     ok = present & err.isna().to_numpy()
     values = pd.Series(np.where(ok, num, np.nan), index=s.index)
     return _Parsed(values.astype("Int64") if whole else values.astype("float64"), err)

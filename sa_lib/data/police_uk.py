@@ -54,6 +54,7 @@ from sa_lib.data.police_uk_file import (  # the file format's constants are the 
     _encode_categories,
     _on_values,
     _stats,
+    refuse_misnamed_gzip,
 )
 from sa_lib.errors import DataValidationError, OptionError, Problem
 from sa_lib.paths import PROJECT_ROOT
@@ -136,6 +137,13 @@ def _month_ordinal(month: str) -> int:
 def _select_file(path: Path, cache_dir: Path | None, sel: Area | None,
                  wanted: list[str] | None) -> tuple[pa.Table, np.ndarray, dict]:
     """One file's selected rows (no ``month`` column), their month ordinals and report row."""
+    # The cache is keyed by content, so a gzip file renamed to .csv is refused here too.
+    try:
+        with path.open("rb") as fh:
+            refuse_misnamed_gzip(path, fh.read(2))
+    except OSError as exc:
+        raise DataValidationError([Problem(str(path), None, None, f"cannot be read: "
+                                           f"{exc.strerror or exc}")]) from None
     table, digest = _load_file(path, cache_dir, wanted, whole_file_stats=sel is None)
     meta = table.schema.metadata or {}
     file_months = json.loads(meta[b"sa_file_months"])

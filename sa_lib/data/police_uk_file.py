@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from sa_lib.data.csv_text import byte_position
+from sa_lib.data.csv_text import byte_position, not_csv_problem
 from sa_lib.data.geography import load_lsoa_lookup
 from sa_lib.errors import DataValidationError, Problem
 
@@ -46,8 +46,9 @@ CRIME_TYPES = (
     "Shoplifting", "Theft from the person", "Vehicle crime", "Violence and sexual offences",
 )
 _FILE_PATTERN = re.compile(r"^(\d{4}-\d{2})-[a-z0-9-]+-street\.csv(\.gz)?$")
-# Bump when the parsed layout changes, so old cache files are not reused.
-_PARSER_VERSION = 3
+# Bump when the parsed layout or the checks change, so old cache files are not reused
+# (4: files recognised by content, coordinates range-checked).
+_PARSER_VERSION = 4
 
 
 # large_string: the type pandas' str columns hold, so converting to pandas copies nothing.
@@ -76,6 +77,19 @@ def _file_bytes(path: Path) -> pa.Buffer:
         raise DataValidationError([Problem(str(path), None, None, f"cannot be read: {exc}")]) from None
 
 
+def refuse_misnamed_gzip(path: Path, magic: bytes) -> None:
+    """Refuse a gzip file whose name does not end in ``.gz`` (``magic``: its first 2 bytes).
+
+    A street file may be gzipped (``2025-01-kent-street.csv.gz``), but only when its name
+    says so: a gzip file named ``.csv`` is refused rather than read, as every other CSV
+    loader refuses it.  Cheap (two bytes), so it runs even when the cache holds the file.
+    """
+    if magic == b"\x1f\x8b" and not path.name.lower().endswith(".gz"):
+        problem = not_csv_problem(str(path), magic, gzip_allowed=True)
+        assert problem is not None
+        raise DataValidationError([problem])
+
+
 def _sha256(data: pa.Buffer) -> str:
     return hashlib.sha256(memoryview(data)).hexdigest()  # releases the GIL: files hash in parallel
 
@@ -85,16 +99,23 @@ def _parse_csv(path: Path, data: pa.Buffer) -> tuple[pa.Table, list[str]]:
 
     Returns the table and the distinct months it holds (in order of first appearance).
     """
-    gzipped = data.size >= 2 and data.slice(0, 2).to_pybytes() == b"\x1f\x8b"
+    magic = data.slice(0, min(2, data.size)).to_pybytes()
+    gzipped = magic == b"\x1f\x8b"
+    refuse_misnamed_gzip(path, magic)
 
     def stream() -> pa.NativeFile:
         raw = pa.BufferReader(data)
         return pa.CompressedInputStream(raw, "gzip") if gzipped else raw
 
     try:
-        first = stream().read(1 << 16).decode("utf-8-sig", errors="replace").splitlines()
+        head = stream().read(1 << 16)
     except (OSError, pa.ArrowInvalid) as exc:
         raise DataValidationError([Problem(str(path), None, None, f"cannot be read: {exc}")]) from None
+    # A workbook, UTF-16 text, a PDF... under a street file's name: say what it is.
+    not_csv = not_csv_problem(str(path), head, gzip_allowed=True, decompressed=gzipped)
+    if not_csv is not None:
+        raise DataValidationError([not_csv])
+    first = head.decode("utf-8-sig", errors="replace").splitlines()
     if not first or not first[0].strip():
         raise DataValidationError([Problem(str(path), None, None, "file is empty")])
     # csv.reader, so a quoted header ("Crime ID","Month",...) is read as well as a plain one.
@@ -224,6 +245,7 @@ def _validate_table(table: pa.Table, path: Path) -> list[str]:
             problems.append(Problem(str(path), first + 2, "Month",
                                     f"{future[0]!r} is in the future (after this month, "
                                     f"{this_month}); expected a month police.uk has published"))
+    problems += _bad_coordinates(table, path)
     problems += _mixed_vintages(table, path)
     ctype = table["crime_type"]
     known = pa.array(CRIME_TYPES)
@@ -237,6 +259,29 @@ def _validate_table(table: pa.Table, path: Path) -> list[str]:
     if problems:
         raise DataValidationError(problems)
     return months.to_pylist()
+
+
+def _bad_coordinates(table: pa.Table, path: Path) -> list[Problem]:
+    """Longitudes and latitudes that are not finite or not on the globe (``1e999``, ``400``).
+
+    One vectorised test per column; rows are only searched when one fails.
+    """
+    problems = []
+    for column, shown, limit in (("longitude", "Longitude", 180), ("latitude", "Latitude", 90)):
+        col = table[column]
+        outside = pc.invert(pc.less_equal(pc.abs(col), limit))  # NaN and inf too; nulls stay null
+        if not pc.any(outside).as_py():
+            continue
+        rows = np.flatnonzero(np.asarray(pc.fill_null(outside, False).to_numpy(
+            zero_copy_only=False), dtype=bool))
+        for i in rows[:5]:
+            problems.append(Problem(str(path), int(i) + 2, shown, (
+                f"'{col[int(i)].as_py():g}' is not a {shown.lower()} (expected a decimal "
+                f"coordinate between -{limit} and {limit}, or blank)")))
+        if len(rows) > 5:
+            problems.append(Problem(str(path), None, shown, f"... {len(rows) - 5} more rows "
+                                    f"with a {shown.lower()} off the globe"))
+    return problems
 
 
 def _mixed_vintages(table: pa.Table, path: Path) -> list[Problem]:

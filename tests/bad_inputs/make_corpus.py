@@ -15,6 +15,7 @@ import io
 import os
 import re
 import shutil
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -35,6 +36,68 @@ def _lines(path: Path, n: int) -> list[str]:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8", newline="") as fh:
         return [next(fh) for _ in range(n)]
+
+
+# --------------------------------------------------------------------------- not CSV text
+# Files that are something else under a .csv name (or inside a .csv.gz).  All are made here,
+# byte for byte the same on every run: gzip with mtime 0, workbooks and zips with fixed member
+# dates.  The .xls is a stub (the OLE2 signature and zero padding: the loaders recognise a
+# file by its first bytes, so a whole legacy workbook is not needed), the PDF a minimal
+# one-page document written by hand.
+
+
+def _gzip(text: str | bytes) -> bytes:
+    return gzip.compress(text.encode("utf-8") if isinstance(text, str) else text, mtime=0)
+
+
+def _fixed_zip(members: list[tuple[str, bytes]]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members:
+            info = zipfile.ZipInfo(name, date_time=(2025, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, data)
+    return out.getvalue()
+
+
+def _xlsx(text: str) -> bytes:
+    """An Excel workbook of the CSV text's cells (as Excel's Save As .xlsx would hold them)."""
+    import csv
+    from datetime import datetime
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    for record in csv.reader(io.StringIO(text)):
+        wb.active.append(record)
+    wb.properties.created = wb.properties.modified = datetime(2025, 1, 1)
+    raw = io.BytesIO()
+    wb.save(raw)
+    with zipfile.ZipFile(raw) as z:
+        members = [(n, z.read(n)) for n in z.namelist()]
+    # openpyxl stamps the save time into docProps/core.xml: pin it.
+    return _fixed_zip([(n, re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2025-01-01T00:00:00Z",
+                                  data)) for n, data in members])
+
+
+def _xls_stub() -> bytes:
+    return b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(1528)
+
+
+def _pdf() -> bytes:
+    return (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n"
+            b"2 0 obj <</Type /Pages /Kids [3 0 R] /Count 1>> endobj\n"
+            b"3 0 obj <</Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]>> endobj\n"
+            b"trailer <</Root 1 0 R>>\n%%EOF\n")
+
+
+def _binary() -> bytes:
+    return bytes(range(256)) * 8
+
+
+def _html() -> str:
+    return ("<!DOCTYPE html>\n<html><head><title>Sign in</title></head>\n"
+            "<body><form action=\"/login\"><input name=\"user\"></form></body></html>\n")
 
 
 def police() -> None:
@@ -95,6 +158,17 @@ def police() -> None:
     lines = data.decode("utf-8").splitlines(keepends=True)
     case("duplicate_month", "".join(lines[:9]))
     case("duplicate_month", "".join(lines[:9]), "nested/2025-03-kent-street.csv")
+    # Not CSV text: a gzip file named .csv, a workbook, UTF-16, a .csv.gz holding a PDF.
+    good = header + "".join(body)
+    case("gzip_named_csv", _gzip(good))
+    case("xlsx_named_csv", _xlsx(good))
+    case("utf16", good.encode("utf-16"))
+    case("gzipped_pdf", _gzip(_pdf()), "2025-03-kent-street.csv.gz")
+    bad = body[:]
+    parts = bad[2].split(",")
+    parts[4] = "1e999"  # overflows a float: infinite
+    bad[2] = ",".join(parts)
+    case("infinite_longitude", header + "".join(bad))
 
 
 def partner() -> None:
@@ -190,6 +264,31 @@ def partner() -> None:
     bad[2] = bad[2].replace(",decrease", ",lower")
     case("unknown_direction", "action_plan", "".join(bad))
 
+    # Not CSV text, whatever the name says.
+    case("gzip_named_csv", "needle_finds", _gzip("".join(nf)))
+    case("xlsx_named_csv", "domestic_abuse", _xlsx("".join(da)))
+    case("xls_named_csv", "asb_council", _xls_stub())
+    case("utf16", "section_136", "".join(s136).encode("utf-16"))
+    case("utf16_no_bom", "ksi", "".join(ksi).encode("utf-16-le"))
+    case("pdf_named_csv", "one_stop_shop", _pdf())
+    case("binary_named_csv", "reoffending", _binary())
+    case("html_named_csv", "substance_admissions", _html())
+    bad = sv[:]
+    bad[3] = bad[3].replace(",", ",\x00", 1)
+    case("nul_byte", "resident_survey", "".join(bad))
+    # Numbers too large for a count (int64 stops at 9,223,372,036,854,775,807).
+    bad = nf[:]
+    bad[3] = "2021-03,99999999999999999999999,40\n"
+    case("huge_count", "needle_finds", "".join(bad))
+    bad = s136[:]
+    bad[4] = bad[4].split(",")[0] + "," + "9" * 5000 + "\n"
+    case("count_of_5000_digits", "section_136", "".join(bad))
+    bad = ap[:]
+    parts = bad[1].rstrip("\n").split(",")
+    parts[4] = "1e300"
+    bad[1] = ",".join(parts) + "\n"
+    case("huge_target", "action_plan", "".join(bad))
+
 
 def morile() -> None:
     """MoRiLE sheets (a folder of three scorers, one sheet bad) and scales files."""
@@ -212,6 +311,11 @@ def morile() -> None:
     case("field_missing", "".join(lines[:4] + lines[5:]))
     case("non_utf8", text.encode("utf-8").replace(b"coercive control", b"coercive \x81control", 1))
     case("truncated_last_line", text.rstrip("\n")[:-12])
+    case("gzip_named_csv", _gzip(text))
+    case("xlsx_named_csv", _xlsx(text))
+    case("utf16", text.encode("utf-16"))
+    case("huge_score", text.replace("Domestic abuse,physical,Substantial",
+                                    "Domestic abuse,physical,99999999999999999999999", 1))
     for sheet in sheets:  # no scorer scored "Mental health"
         kept = [line for line in sheet.read_text(encoding="utf-8").splitlines(keepends=True)
                 if not line.startswith("Mental health,")]
@@ -259,6 +363,12 @@ def csp_table() -> None:
     case("duplicate_row", head + "".join(kent) + mdst)
     case("empty_file", b"")
     case("truncated_last_line", good.rstrip("\n")[:-40])
+    case("gzip_named_csv", _gzip(good))
+    case("xlsx_named_csv", _xlsx(good))
+    _write("csp_table/gzipped_utf16_TableC2_csp.csv.gz", _gzip(good.encode("utf-16")))
+    case("huge_count", good.replace('E22000142,Maidstone,E07000110,Maidstone,"14,672 "',
+                                    'E22000142,Maidstone,E07000110,Maidstone,'
+                                    '"99,999,999,999,999,999,999,999"', 1))
 
 
 def population() -> None:
@@ -288,6 +398,12 @@ def population() -> None:
     case("header_only", lines[0])
     case("non_utf8", good.encode("utf-8").replace(b"Maidstone", b"Maid\x81stone", 1))
     case("truncated_last_line", good.rstrip("\n")[:-30])
+    case("gzip_named_csv", _gzip(good))
+    case("pdf_named_csv", _pdf())
+    case("zip_named_csv", _fixed_zip([("population.csv", good.encode("utf-8"))]))
+    bad = lines[:]
+    bad[i] = bad[i].replace(",2024,", ",2024,99999999999999999999", 1)
+    case("huge_population", "".join(bad))
 
 
 def parameters() -> None:
