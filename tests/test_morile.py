@@ -190,7 +190,7 @@ def test_yaml_with_a_duplicated_label_is_refused(tmp_path) -> None:
     text = text.replace('"Low": 1.0, "Medium": 1.5', '"Low": 1.0, "Low": 1.5')
     path = tmp_path / "dup.yaml"
     path.write_text(text)
-    with pytest.raises(ParameterError, match="duplicated key 'Low'"):
+    with pytest.raises(ParameterError, match="line 13, key vulnerability.multipliers.Low: duplicate key 'Low'"):
         load_morile_scales(path)
 
 
