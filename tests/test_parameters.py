@@ -222,7 +222,7 @@ def _indicator(d: dict, name: str, target: object) -> None:
         (lambda d: d["area"].update(name="   "), r"area\.name: is blank"),
         (lambda d: d.update(title="A\u202eB"), r"title: character 2 is U\+202E"),
         (lambda d: d.update(title="A\nB"), r"title: character 2 is U\+000A"),
-        (lambda d: d.update(title="x" * 300), r"title: String should have at most 200"),
+        (lambda d: d.update(title="x" * 301), r"title: String should have at most 300"),
         (lambda d: d["themes"][2].update(crime_types=["Drugs", "Drugs"]),
          r"themes\[3\] \('Substance misuse'\)\.crime_types: \['Drugs'\] listed more than once"),
         (lambda d: d["themes"][8 - 1].update(partner_measures=["KSI casualty"]),

@@ -48,7 +48,7 @@ __all__ = ["Parameters", "load_parameters", "new_year", "resolve_data_path",
 _MONTH = re.compile(r"^(20\d\d|2100)-(0[1-9]|1[0-2])$")
 Improvement = Literal["increase", "decrease", "neutral"]
 #: One line of text (a name or title): no control characters, at most 100 characters.
-Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(check_text)]
+Name = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(check_text)]
 #: Text that may span lines (a theme's description).
 LongText = Annotated[str, Field(max_length=2000),
                      AfterValidator(lambda v: check_text(v, multiline=True))]
@@ -248,7 +248,7 @@ class ReviewIndicator(_Strict):
 class ReviewParameters(_Strict):
     """The review of last year's priorities (chapter 4)."""
 
-    indicators: dict[Annotated[str, Field(min_length=1, max_length=150),
+    indicators: dict[Annotated[str, Field(min_length=1, max_length=300),
                                AfterValidator(check_text)],
                      ReviewIndicator] = Field(default_factory=dict, max_length=100)
 
@@ -257,7 +257,7 @@ class Parameters(_Strict):
     """One strategic assessment: area, windows, data, themes and thresholds."""
 
     year: int = Field(ge=2000, le=2100, description="year of the data reviewed")
-    title: Annotated[str, Field(min_length=1, max_length=200),
+    title: Annotated[str, Field(min_length=1, max_length=300),
                      AfterValidator(check_text)] = "Strategic Assessment"
     run_date: dt.date = Field(ge=dt.date(2000, 1, 1), le=dt.date(2100, 12, 31),
                               description="date printed on the report (fixed for reproducibility)")
