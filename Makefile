@@ -7,13 +7,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PARAMS ?= parameters/2025.yaml
+# How notebooks are stripped, by the git filter (.gitattributes) and `make strip-notebooks`:
+# outputs, counts and run-time metadata go; cell ids and everything written by hand stay.
+NBSTRIPOUT_ARGS := --keep-id --extra-keys metadata.language_info
 
-.PHONY: report test lint check-layers venv clean-venv refresh-golden help
+.PHONY: report test lint check-layers strip-notebooks venv clean-venv refresh-golden help
 
 help:
 	@echo "make report          build the strategic assessment for $(PARAMS) into outputs/"
 	@echo "make test            run the whole test suite (ruff, pytest, nbval)"
 	@echo "make check-layers    check sa_lib's layers, import cycles and module sizes"
+	@echo "make strip-notebooks remove outputs from notebooks/*.ipynb (the git filter does it on add)"
 	@echo "make refresh-golden  re-execute the golden notebooks and expected tables (on purpose)"
 
 $(STAMP): pyproject.toml
@@ -21,6 +25,12 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# Strip notebook outputs on `git add` (see .gitattributes), when this is a git checkout.
+	if git rev-parse --git-dir >/dev/null 2>&1; then \
+	  git config filter.nbstripout.clean '"$(CURDIR)/$(BIN)/python" -m nbstripout $(NBSTRIPOUT_ARGS)' && \
+	  git config filter.nbstripout.smudge cat && \
+	  git config diff.ipynb.textconv '"$(CURDIR)/$(BIN)/python" -m nbstripout -t $(NBSTRIPOUT_ARGS)'; \
+	fi
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -40,6 +50,9 @@ refresh-golden: $(STAMP)
 
 check-layers: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_layering.py
+
+strip-notebooks: $(STAMP)
+	$(BIN)/python -m nbstripout $(NBSTRIPOUT_ARGS) notebooks/*.ipynb
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
