@@ -31,6 +31,10 @@ $(STAMP): pyproject.toml
 	  git config filter.nbstripout.smudge cat && \
 	  git config diff.ipynb.textconv '"$(CURDIR)/$(BIN)/python" -m nbstripout -t $(NBSTRIPOUT_ARGS)'; \
 	fi
+	@# ... and JupyterLab saves the series without outputs, so git status stays clean.
+	mkdir -p $(VENV)/etc/jupyter
+	echo '{"FileContentsManager": {"pre_save_hook": "sa_lib.run.lab.strip_outputs_on_save"}}' \
+	  > $(VENV)/etc/jupyter/jupyter_server_config.json
 	touch $(STAMP)
 
 venv: $(STAMP)

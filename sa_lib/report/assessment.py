@@ -10,10 +10,13 @@ where it needs them, the objects whose results it quotes).
 
 from __future__ import annotations
 
+import ast
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sa_lib.data.parameters import Parameters, load_parameters
+from sa_lib.errors import OptionError
 from sa_lib.paths import PROJECT_ROOT
 from sa_lib.report.chapters.crime import CrimeChapter
 from sa_lib.report.chapters.partners import PartnerMeasures
@@ -77,6 +80,43 @@ class Assessment:
         return self.context.publish
 
 
+#: The parameters every notebook of the series declares (its cell tagged ``parameters``).
+NOTEBOOK_PARAMETERS = ("parameters_file", "audience", "output_dir")
+
+
+def _check_injected_parameters() -> None:
+    """Refuse a parameter papermill injected that no notebook declares (``-p audiense public``).
+
+    papermill only warns about an unknown name and runs on, so a misspelt
+    ``audience`` would build the official, unsuppressed report under a public
+    name.  The injected cell is the latest input starting ``# Parameters`` in the
+    kernel's history; outside a kernel there is nothing to check.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return
+    shell = get_ipython()
+    history = shell.user_ns.get("In", []) if shell is not None else []
+    injected = next((src for src in reversed(history) if isinstance(src, str)
+                     and src.lstrip().startswith("# Parameters")), None)
+    if injected is None:
+        return
+    try:
+        tree = ast.parse(injected)
+    except SyntaxError:
+        return
+    names = [t.id for node in tree.body if isinstance(node, ast.Assign | ast.AnnAssign)
+             for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+             if isinstance(t, ast.Name)]
+    unknown = [n for n in names if n not in NOTEBOOK_PARAMETERS]
+    if unknown:
+        hints = [f"{n!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(
+            n, NOTEBOOK_PARAMETERS, n=1)) else repr(n) for n in unknown]
+        raise OptionError(f"unknown notebook parameter {', '.join(hints)}; the notebooks take "
+                          f"{', '.join(NOTEBOOK_PARAMETERS)} (e.g. papermill -p audience public)")
+
+
 def open_assessment(
     parameters_file: str | Path,
     audience: str = "official",
@@ -101,6 +141,10 @@ def open_assessment(
     >>> type(ctx.crime).__name__
     'CrimeChapter'
     """
+    _check_injected_parameters()
+    if audience not in ("official", "public"):
+        raise OptionError(f"audience {audience!r}: expected 'official' or 'public' (the public "
+                          "build applies disclosure control)")
     params = load_parameters(parameters_file)
     out = Path(output_dir) if output_dir else None
     if out is not None and not out.is_absolute():
