@@ -37,7 +37,13 @@ def police_uk_records(params: Parameters) -> pd.DataFrame:
 def partner_returns(params: Parameters) -> dict[str, pd.DataFrame]:
     """Every partner return in ``data.partner``, validated, by kind (loaded once per kernel)."""
     folder = params.path("partner")
-    return cached_load(("partner",), [folder], lambda: load_partner_data(folder))
+    declared = params.declared_measures()
+    from sa_lib.data.measures import BUILTIN_MEASURES
+
+    measures = {**BUILTIN_MEASURES, **declared}
+    # The declared measures decide which files are read and how: part of the cache key.
+    key = ("partner", tuple(sorted((n, repr(s)) for n, s in declared.items())))
+    return cached_load(key, [folder], lambda: load_partner_data(folder, measures=measures))
 
 
 def check_inputs(params: Parameters) -> None:
@@ -89,6 +95,7 @@ def check_inputs(params: Parameters) -> None:
     _check_area_code(params)
     _check_police_uk(params)
     _check_partner(params)
+    _check_priority_candidates(params)
     _check_partner_window(params)
     _check_morile(params)
     _check_csp_table(params)
@@ -148,11 +155,13 @@ def _check_area_code(params: Parameters) -> None:
 
 
 def _check_partner(params: Parameters) -> None:
-    from sa_lib.data.measures import find_partner_files
+    from sa_lib.data.measures import find_declared_files, find_partner_files
     from sa_lib.data.parameters import check_inside_data_roots
 
     folder = params.path("partner")
     for f in find_partner_files(folder).values():
+        check_inside_data_roots(f, "data.partner")
+    for f in find_declared_files(folder, params.declared_measures()).values():
         check_inside_data_roots(f, "data.partner")
     partner_returns(params)
 
@@ -161,10 +170,18 @@ def _as_month(x: object) -> pd.Period:
     return x if isinstance(x, pd.Period) else pd.Timestamp(x).to_period("M")
 
 
-def _months_covered(frame: pd.DataFrame) -> tuple[pd.Period, pd.Period] | None:
+def _months_covered(frame: pd.DataFrame, time: object = None
+                    ) -> tuple[pd.Period, pd.Period] | None:
     """First and last month a partner return covers (``None`` when it has no dates)."""
-    pairs = (("date", "date"), ("month", "month"), ("period_start", "period_end"),
-             ("cohort_start", "cohort_end"))
+    pairs: tuple[tuple[str, str], ...] = (("date", "date"), ("month", "month"),
+                                          ("period_start", "period_end"),
+                                          ("cohort_start", "cohort_end"))
+    how, cols = getattr(time, "how", None), tuple(getattr(time, "columns", ()))
+    if how in ("date", "month") and cols[0] in frame:
+        pairs = ((cols[0], cols[0]),)
+    elif how == "year" and cols[0] in frame and frame[cols[0]].notna().any():
+        years = frame[cols[0]].dropna().astype(int)
+        return pd.Period(f"{years.min()}-01", "M"), pd.Period(f"{years.max()}-12", "M")
     for first_col, last_col in pairs:
         if first_col in frame and last_col in frame and frame[first_col].notna().any():
             first, last = frame[first_col].dropna().min(), frame[last_col].dropna().max()
@@ -181,17 +198,18 @@ def _check_partner_window(params: Parameters) -> None:
     The volume is the measure's total over the review window; a window reaching
     before or after the return has no total and would fail in the priority matrix.
     """
-    from sa_lib.data.measures import PARTNER_MEASURES
+    from sa_lib.data.measures import BUILTIN_MEASURES
     from sa_lib.errors import ParameterError
 
     pr, w = params.priorities, params.review_window
     returns = partner_returns(params)
+    known = {**BUILTIN_MEASURES, **params.declared_measures()}
     for theme, measure in pr.measures.items():
-        spec = PARTNER_MEASURES.get(measure)
+        spec = known.get(measure)
         if spec is None or spec.unit != "count" or theme in pr.volume:
             continue
         frame = returns.get(spec.kind)
-        span = _months_covered(frame) if frame is not None else None
+        span = _months_covered(frame, spec.time) if frame is not None else None
         if span is None or (span[0] <= w.start and w.end <= span[1]):
             continue
         first, last = span
@@ -203,6 +221,59 @@ def _check_partner_window(params: Parameters) -> None:
             "review window inside the data (window.months at most "
             f"{max((w.end - first).n + 1, 0)} for window.end {params.window.end!r}), or a hand "
             f"score for {theme!r} in priorities.volume.")
+
+
+def _morile_files(params: Parameters) -> list:
+    p = params.path("morile_sheets")
+    return sorted(p.glob("*morile*.csv")) if p.is_dir() else [p]
+
+
+def _check_priority_candidates(params: Parameters) -> None:
+    """Every theme flagged ``priority: true`` has all its scores; ONE error lists every gap.
+
+    A candidate needs a perception and an influence score (``priorities``), a
+    volume and a trend (a measure, or hand scores; a rate needs a hand volume) and
+    a MoRiLE score from at least one sheet in ``data.morile_sheets``.
+    """
+    from sa_lib.data.measures import BUILTIN_MEASURES
+    from sa_lib.data.morile_scales import load_morile_scales
+    from sa_lib.data.morile_sheets import read_morile_sheets
+    from sa_lib.errors import ParameterError
+
+    candidates = params.priority_candidates
+    if not candidates:
+        return
+    pr = params.priorities
+    known = {**BUILTIN_MEASURES, **params.declared_measures()}
+    files = _morile_files(params)
+    scored: set[str] = set()
+    if files:
+        sheets = read_morile_sheets(files, load_morile_scales(params.path("morile_scales")))
+        scored = set(sheets["theme"].astype(str))
+    missing = []
+    for i, theme in enumerate(params.themes, start=1):
+        if not theme.priority:
+            continue
+        where = f"themes[{i}] ({theme.name!r}, priority: true)"
+        t = theme.name
+        for key in ("perception", "influence"):
+            if t not in getattr(pr, key):
+                missing.append(f"{where}: no priorities.{key} score (1-5)")
+        measure = pr.measures.get(t)
+        if measure is None and not (t in pr.volume and t in pr.trend):
+            missing.append(f"{where}: no measure to score volume and trend (give the theme a "
+                           "crime type or partner measure, or priorities.volume and "
+                           "priorities.trend hand scores)")
+        elif measure is not None and t not in pr.volume and \
+                getattr(known.get(measure), "unit", "count") != "count":
+            missing.append(f"{where}: its measure {measure!r} is a rate, not a volume; "
+                           "expected a hand score in priorities.volume")
+        if t not in scored:
+            missing.append(f"{where}: no MoRiLE score (no sheet in {params.data.morile_sheets} "
+                           "scores this theme; add its rows to the scorers' sheets)")
+    if missing:
+        raise ParameterError(f"{params.source}: {len(missing)} score(s) missing for the priority "
+                             "candidates:\n" + "\n".join(f"  - {m}" for m in missing))
 
 
 def _check_morile(params: Parameters) -> None:

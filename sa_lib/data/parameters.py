@@ -12,6 +12,7 @@ names), and every data path must stay inside the project's ``data/`` or
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import os
 import re
@@ -25,11 +26,13 @@ from pydantic import (
     ConfigDict,
     Field,
     FiniteFloat,
+    ModelWrapValidatorHandler,
     ValidationError,
     field_validator,
     model_validator,
 )
 
+from sa_lib.data.measure_declarations import MeasureDeclaration
 from sa_lib.data.parameter_checks import (
     check_names_and_slugs,
     check_text,
@@ -125,6 +128,8 @@ class ThemeParameters(_Strict):
     crime_types: list[str] = Field(default_factory=list, max_length=20)
     partner_measures: list[str] = Field(default_factory=list, max_length=20)
     description: LongText = ""
+    priority: bool = Field(default=False, description="a candidate priority: scored in the "
+                           "priority matrix from its first measure (or hand scores)")
 
     @field_validator("crime_types")
     @classmethod
@@ -158,12 +163,58 @@ class ThresholdParameters(_Strict):
     significance: FiniteFloat = Field(default=0.05, gt=0, lt=1)
 
 
+#: The themes flagged ``priority: true`` in the file being validated: their perception,
+#: influence and MoRiLE scores are checked together by sa_lib.data.inputs.check_inputs.
+_CANDIDATES: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("candidates",
+                                                                            default=())
+
+
+def _candidates(data: Any) -> tuple[str, ...]:
+    themes = data.get("themes") if isinstance(data, dict) else None
+    if not isinstance(themes, list):
+        return ()
+    return tuple(t["name"] for t in themes if isinstance(t, dict) and t.get("priority") is True
+                 and isinstance(t.get("name"), str))
+
+
+def _with_candidates(data: Any) -> Any:
+    """The raw file with each flagged theme's first measure in ``priorities.measures``.
+
+    A theme flagged ``priority: true`` is scored from its first partner measure (else
+    its first crime type) unless the priorities section gives it a measure or both hand
+    volume and trend scores.
+    """
+    pr = data.get("priorities", {}) if isinstance(data, dict) else None
+    if not _candidates(data) or not isinstance(pr, dict) or not all(
+            isinstance(pr.get(k, {}), dict) for k in ("measures", "volume", "trend")):
+        return data
+    measures = dict(pr.get("measures") or {})
+    for t in data["themes"]:
+        if not (isinstance(t, dict) and t.get("priority") is True):
+            continue
+        name = t.get("name")
+        if name in measures or (name in (pr.get("volume") or {}) and
+                                name in (pr.get("trend") or {})):
+            continue
+        first = [m for key in ("partner_measures", "crime_types")
+                 for m in (t.get(key) if isinstance(t.get(key), list) else [])][:1]
+        if first and isinstance(first[0], str):
+            measures[name] = first[0]
+    return {**data, "priorities": {**pr, "measures": measures}}
+
+
+#: The measure names the parameters file being validated declares (``measures:``).
+_DECLARED: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("declared",
+                                                                          default=())
+
+
 def _all_measures(police: bool = True) -> list[str]:
-    """Partner measures, and (``police``) the police.uk crime types and their total."""
-    from sa_lib.data.measures import PARTNER_MEASURES
+    """Partner measures (built-in and declared), and (``police``) the crime types and total."""
+    from sa_lib.data.measures import BUILTIN_MEASURES
     from sa_lib.data.police_uk import CRIME_TYPES
 
-    return list(PARTNER_MEASURES) + (list(CRIME_TYPES) + [TOTAL_CRIME] if police else [])
+    partner = list(dict.fromkeys([*BUILTIN_MEASURES, *_DECLARED.get()]))
+    return partner + (list(CRIME_TYPES) + [TOTAL_CRIME] if police else [])
 
 
 def _check_measures(v: list[str], police: bool) -> list[str]:
@@ -209,7 +260,7 @@ class PriorityParameters(_Strict):
         themes = set(self.perception) | set(self.influence) | set(self.measures) | \
             set(self.volume) | set(self.trend)
         problems = []
-        for t in sorted(themes):
+        for t in sorted(themes - set(_CANDIDATES.get())):
             missing = [k for k in ("perception", "influence") if t not in getattr(self, k)]
             missing += [k for k in ("volume", "trend")
                         if t not in getattr(self, k) and t not in self.measures]
@@ -266,6 +317,7 @@ class Parameters(_Strict):
     comparison: ComparisonParameters | None = None
     data: DataParameters
     themes: list[ThemeParameters] = Field(min_length=1, max_length=100)
+    measures: dict[Name, MeasureDeclaration] = Field(default_factory=dict, max_length=100)
     improvement: dict[str, Improvement] = Field(default_factory=dict)
     rebase: dict[str, list[str]] = Field(default_factory=dict)
     thresholds: ThresholdParameters = ThresholdParameters()
@@ -278,6 +330,43 @@ class Parameters(_Strict):
     @classmethod
     def _rebase_months(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
         return {k: [_month(m) for m in months] for k, months in v.items()}
+
+    @model_validator(mode="after")
+    def _declared_measures(self) -> Parameters:
+        from sa_lib.data.measures import BUILTIN_MEASURES
+        from sa_lib.data.police_uk import CRIME_TYPES
+
+        taken = {*BUILTIN_MEASURES, *CRIME_TYPES, TOTAL_CRIME}
+        problems = [f"measures.{n}: {n!r} is already a built-in measure or police.uk crime "
+                    "type; expected a new name" for n in self.measures if n in taken]
+        by_file: dict[str, dict[str, tuple[str, ...]]] = {}
+        for n, d in self.measures.items():
+            spec = d.spec()
+            cols = by_file.setdefault(spec.kind, {})
+            for how, c in [(spec.time.how, spec.time.columns)] + [(r.how, r.columns)
+                                                                 for r in spec.rules]:
+                for col in c:
+                    seen = cols.setdefault(col, (how, n))
+                    if seen[0] != how:
+                        problems.append(f"measures.{n}: column {col!r} of {spec.kind!r} is read "
+                                        f"as {how}, but measures.{seen[1]} reads it as {seen[0]}; "
+                                        "expected each column of a return read one way")
+        if problems:
+            raise ValueError("\n".join(problems))
+        # A declared measure's own direction applies unless `improvement` names it.
+        extra = {n: d.improvement for n, d in self.measures.items() if n not in self.improvement}
+        if extra:
+            object.__setattr__(self, "improvement", {**self.improvement, **extra})
+        return self
+
+    @property
+    def priority_candidates(self) -> list[str]:
+        """The themes flagged ``priority: true``, in order."""
+        return [t.name for t in self.themes if t.priority]
+
+    def declared_measures(self) -> dict[str, Any]:
+        """The measures this file declares, as registry entries (``MeasureSpec``)."""
+        return {n: d.spec() for n, d in self.measures.items()}
 
     @model_validator(mode="after")
     def _names_and_measures(self) -> Parameters:
@@ -314,6 +403,23 @@ class Parameters(_Strict):
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _with_declared_measures(cls, data: Any, handler: ModelWrapValidatorHandler[Parameters]
+                                ) -> Parameters:
+        # Defined last, so it wraps every check above. Themes, priorities, improvement, rebase and review may name the measures this
+        # file declares: their checks read the declared names from _DECLARED.
+        declared = data.get("measures") if isinstance(data, dict) else None
+        names = tuple(n for n in declared if isinstance(n, str)) \
+            if isinstance(declared, dict) else ()
+        token = _DECLARED.set(names)
+        cand = _CANDIDATES.set(_candidates(data))
+        try:
+            return handler(_with_candidates(data))
+        finally:
+            _DECLARED.reset(token)
+            _CANDIDATES.reset(cand)
 
     # Derived views the notebooks use -------------------------------------------------
     @property
@@ -492,6 +598,10 @@ def load_parameters(path: str | Path) -> Parameters:
     if problems:
         raise ParameterError(f"{path}: {len(problems)} problem(s):\n" +
                              "\n".join(f"  - {p}" for p in problems))
+    from sa_lib.data.measures import PARTNER_MEASURES
+
+    # The registry holds the built-ins and the measures of the file loaded last.
+    PARTNER_MEASURES.declare(params.declared_measures())
     return params
 
 

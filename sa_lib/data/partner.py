@@ -80,6 +80,7 @@ from sa_lib.errors import DataValidationError, OptionError, Problem
 __all__ = [
     "PSEUDONYM_KEY_ENV",
     "read_partner",
+    "read_partner_return",
     "validate_partner",
     "pseudonymise",
 ]
@@ -157,7 +158,7 @@ def _check(path: str | Path, schema: PartnerSchema, as_of: np.datetime64) -> _Ch
 
     header_raw = [h.strip() for h in records[0]]
     header = [_snake(h) for h in header_raw]
-    if not set(header) & set(schema.column_names):
+    if not schema.declared and not set(header) & set(schema.column_names):
         # A title line above the header, a blank first row or another kind's file:
         # one clear message instead of a wrong field count on every row.
         found = ", ".join(h for h in header_raw if h) or "a blank row"
@@ -431,7 +432,30 @@ def read_partner(path: str | Path, kind: str, pseudonymise_key: str | bytes | No
     >>> df["month"].astype(str).tolist(), df["finds"].tolist()
     (['2025-01', '2025-02'], [61, 1002])
     """
-    schema = _schema(kind)
+    return read_partner_return(path, _schema(kind), pseudonymise_key, as_of=as_of)
+
+
+def read_partner_return(path: str | Path, schema: PartnerSchema,
+                        pseudonymise_key: str | bytes | None = None, *,
+                        as_of: date | str | None = None) -> pd.DataFrame:
+    """Load a partner return checked against a given template (built-in or generic).
+
+    :func:`read_partner` for a built-in kind; a return declared in the parameters
+    file is read with :func:`sa_lib.data.partner_schema.generic_schema`, so it is
+    checked by the same rules (file, row and column of every problem).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from sa_lib.data.partner_schema import generic_schema
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "hate_crime.csv"
+    >>> _ = f.write_text("Date,Category,Notes\\n14/03/2025,Racial,x\\n")
+    >>> s = generic_schema("*hate*.csv", "hate crime", {"date": "date", "category": "text"})
+    >>> df = read_partner_return(f, s)
+    >>> list(df.columns), str(df["date"].iloc[0].date())
+    (['date', 'category'], '2025-03-14')
+    """
+    kind = schema.kind
     day = _as_of(as_of)
     secret = _pseudonym_key(pseudonymise_key) if schema.pseudonymised_columns else None
     checked = _check(path, schema, day)

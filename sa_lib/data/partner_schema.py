@@ -23,6 +23,7 @@ __all__ = [
     "PartnerColumn",
     "PartnerSchema",
     "PARTNER_KINDS",
+    "generic_schema",
 ]
 
 ColumnType = Literal[
@@ -118,6 +119,9 @@ class PartnerSchema:
         In template order.
     unique_together : tuple of str
         Columns whose combination must not repeat (e.g. year, question, response).
+    declared : bool
+        A return declared in the parameters file (:func:`generic_schema`): its
+        missing columns are named one by one, never as "not a header".
     rules : tuple of (column, description, check)
         Rules across columns; ``check(frame)`` returns a message for each
         breaking row (``None`` elsewhere) and the problem is reported in ``column``.
@@ -138,6 +142,7 @@ class PartnerSchema:
     columns: tuple[PartnerColumn, ...]
     unique_together: tuple[str, ...] = ()
     rules: tuple[tuple[str, str, RowRule], ...] = ()
+    declared: bool = False
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -415,3 +420,36 @@ def _schema(kind: str) -> PartnerSchema:
     raise OptionError(f"kind={kind!r} is not a partner data kind "
                       f"(expected one of {', '.join(PARTNER_KINDS)}){hint}")
 
+
+
+_GENERIC_EXAMPLES = {"date": "2025-03-14", "month": "2025-03", "year": "2025", "text": "racial",
+                     "number": "1", "count": "1", "pseudonym": "V000123"}
+
+
+def generic_schema(kind: str, title: str, columns: dict[str, str]) -> PartnerSchema:
+    """The template of a return declared in the parameters file: only the columns it needs.
+
+    Parameters
+    ----------
+    kind : str
+        What the return is called in messages (its file pattern).
+    title : str
+        e.g. "the return of 'Hate crime incidents'".
+    columns : dict of column -> type
+        snake_case column names and their :data:`TYPE_DOCS` types; each is required
+        and every cell must be filled.  Other columns of the file are ignored.
+
+    Examples
+    --------
+    >>> s = generic_schema("*hate*.csv", "hate crime", {"date": "date", "hours": "number"})
+    >>> s.column_names, s.column("hours").rule
+    (('date', 'hours'), 'number')
+    """
+    unknown = sorted(set(columns.values()) - set(TYPE_DOCS))
+    if unknown:
+        raise OptionError(f"unknown column type(s) {unknown}; expected one of {list(TYPE_DOCS)}")
+    cols = tuple(PartnerColumn(name, type_, f"read by {title}",  # type: ignore[arg-type]
+                               _GENERIC_EXAMPLES.get(type_, "x"))
+                 for name, type_ in columns.items())
+    return PartnerSchema(kind, title, f"A partner return declared in the parameters file ({title}).",
+                         "declared in the parameters file", cols, declared=True)

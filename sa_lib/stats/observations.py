@@ -24,7 +24,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from sa_lib.data.measures import PARTNER_MEASURES
+from sa_lib.data.measures import PARTNER_MEASURES, MeasureSpec, Rule
 from sa_lib.errors import OptionError
 from sa_lib.periods import Window
 from sa_lib.stats.repeat import flag_repeats
@@ -39,50 +39,135 @@ OBSERVATION_COLUMNS = ("measure", "kind", "start", "end", "value", "numerator", 
                        "unit", "synthetic")
 
 
-def _monthly(measure: str, kind: str, month: pd.Series, num: pd.Series, den: pd.Series | None,
-             synthetic: bool) -> pd.DataFrame:
-    unit = PARTNER_MEASURES[measure].unit
+def _frame(measure: str, spec: MeasureSpec, start: object, end: object, num: pd.Series,
+           den: pd.Series | None, synthetic: bool) -> pd.DataFrame:
     num = pd.to_numeric(num, errors="coerce").astype(float)
     d = None if den is None else pd.to_numeric(den, errors="coerce").astype(float)
     value = num if d is None else 100 * num / d.where(d > 0)
     return pd.DataFrame({
-        "measure": measure, "kind": kind, "start": month.to_numpy(), "end": month.to_numpy(),
+        "measure": measure, "kind": spec.kind, "start": np.asarray(start), "end": np.asarray(end),
         "value": value.to_numpy(), "numerator": num.to_numpy(),
-        "denominator": np.nan if d is None else d.to_numpy(), "unit": unit, "synthetic": synthetic,
+        "denominator": np.nan if d is None else d.to_numpy(), "unit": spec.unit,
+        "synthetic": synthetic,
     })
 
 
-def _incident_months(frame: pd.DataFrame, date: str = "date") -> pd.Series:
-    return frame[date].dt.to_period("M")
+def _as_float(values: pd.Series) -> pd.Series:
+    """A column as float, blanks (``<NA>``) as NaN, on a fresh 0..n-1 index."""
+    return pd.to_numeric(pd.Series(np.asarray(values, dtype=object)), errors="coerce").astype(float)
 
 
-def _count_by_month(frame: pd.DataFrame, mask: pd.Series | None = None) -> pd.Series:
-    """Incidents per month, with explicit zeros for months between the first and last."""
-    months = _incident_months(frame)
-    if len(months) == 0:
-        return pd.Series(dtype=float)
+def _row_values(frame: pd.DataFrame, rule: Rule) -> pd.Series:
+    """What each row adds to ``rule`` (1 per row, 1 where equal, or the row's sum)."""
+    if rule.how == "rows":
+        return pd.Series(1.0, index=range(len(frame)))
+    if rule.how == "equals":
+        text = frame[rule.columns[0]].astype("string").str.strip().str.casefold()
+        return pd.Series(text.eq(rule.value.strip().casefold()).fillna(False).to_numpy(float))
+    if rule.how == "sum":
+        total = _as_float(frame[rule.columns[0]])
+        for c in rule.columns[1:]:
+            total = total + _as_float(frame[c])
+        return total
+    raise OptionError(f"rule {rule.how!r} needs dated rows (one incident per row)")
+
+
+def _dated(measure: str, spec: MeasureSpec, frame: pd.DataFrame, syn: bool) -> pd.DataFrame:
+    """One row per month from first to last (explicit zeros): incident-level returns."""
+    date = spec.time.columns[0]
+    months = frame[date].dt.to_period("M")
     full = pd.period_range(months.min(), months.max(), freq="M")
-    sel = months if mask is None else months[mask.fillna(False).to_numpy(bool)]
-    return sel.value_counts().reindex(full, fill_value=0).sort_index()
+
+    def per_month(rule: Rule) -> pd.Series:
+        if rule.how == "repeats":
+            cols = list(dict.fromkeys([rule.columns[0], date, *([rule.order_by] if rule.order_by else [])]))
+            flagged = flag_repeats(frame[cols], key=rule.columns[0], date=date,
+                                   lookback_days=rule.lookback_days, order_by=rule.order_by)
+            m = flagged[date].dt.to_period("M")
+            return m[flagged["is_repeat"].fillna(False).to_numpy(bool)].value_counts() \
+                .reindex(full, fill_value=0).sort_index()
+        if rule.how == "rows":
+            return months.value_counts().reindex(full, fill_value=0).sort_index()
+        if rule.how == "equals":
+            mask = _row_values(frame, rule).to_numpy(bool)
+            return months[mask].value_counts().reindex(full, fill_value=0).sort_index()
+        values = _row_values(frame, rule).set_axis(frame.index)
+        return values.groupby(months).sum().reindex(full, fill_value=0).sort_index()
+
+    num = per_month(spec.rule)
+    den = None if spec.denominator is None else per_month(spec.denominator)
+    keep = full
+    repeats = [r for r in spec.rules if r.how == "repeats"]
+    if repeats:
+        # Keep months whose every incident has a full look-back inside the file.
+        first_full = frame[date].min().normalize() + pd.Timedelta(days=repeats[0].lookback_days)
+        keep = full[full.to_timestamp() >= first_full]
+    return _frame(measure, spec, pd.Series(keep), pd.Series(keep),
+                  pd.Series(num.reindex(keep).to_numpy()),
+                  None if den is None else pd.Series(den.reindex(keep).to_numpy()), syn)
 
 
-def partner_observations(data: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """Every partner measure in :data:`PARTNER_MEASURES` that the loaded returns support.
+def _monthly_rows(measure: str, spec: MeasureSpec, frame: pd.DataFrame, syn: bool
+                  ) -> pd.DataFrame:
+    """Rows summed per month: monthly returns (a missing month stays missing)."""
+    months = pd.PeriodIndex(frame[spec.time.columns[0]], freq="M")
+
+    def per_month(rule: Rule) -> pd.Series:
+        return _row_values(frame, rule).groupby(months.to_numpy()).sum(min_count=1)
+
+    num = per_month(spec.rule)
+    den = None if spec.denominator is None else per_month(spec.denominator).reindex(num.index)
+    index = pd.Series(num.index)
+    return _frame(measure, spec, index, index, pd.Series(num.to_numpy()),
+                  None if den is None else pd.Series(den.to_numpy()), syn)
+
+
+def _spans(measure: str, spec: MeasureSpec, frame: pd.DataFrame, syn: bool) -> pd.DataFrame:
+    """One row per row of the return, covering a calendar year or a start-end span."""
+    if spec.time.how == "year":
+        year = frame[spec.time.columns[0]].astype(int).astype(str)
+        start = pd.PeriodIndex(year + "-01", freq="M")
+        end = pd.PeriodIndex(year + "-12", freq="M")
+    else:
+        start, end = (frame[c].dt.to_period("M") if pd.api.types.is_datetime64_any_dtype(frame[c])
+                      else frame[c] for c in spec.time.columns)
+    return _frame(measure, spec, start, end, _row_values(frame, spec.rule),
+                  None if spec.denominator is None else _row_values(frame, spec.denominator), syn)
+
+
+def _usable(spec: MeasureSpec, frame: pd.DataFrame) -> bool:
+    """The return has the measure's columns and rows, and a summed column is not all blank."""
+    if len(frame) == 0 or any(c not in frame for c in spec.columns):
+        return False
+    return not (spec.rule.how == "sum" and all(frame[c].isna().all() for c in spec.rule.columns))
+
+
+def partner_observations(data: Mapping[str, pd.DataFrame],
+                         measures: Mapping[str, MeasureSpec] | None = None) -> pd.DataFrame:
+    """Every partner measure of the registry that the loaded returns support.
 
     Parameters
     ----------
     data : mapping of kind -> DataFrame
-        From :func:`load_partner_data` (or ``read_partner`` per kind).
+        From :func:`load_partner_data` (or ``read_partner`` per kind); a declared
+        measure's return is keyed by its file pattern.
+    measures : mapping of name -> MeasureSpec, optional
+        Default :data:`~sa_lib.data.measures.PARTNER_MEASURES` (the built-ins and
+        the measures the parameters file declares).
 
     Returns
     -------
     DataFrame
         One row per measure and period: ``measure, kind, start, end, value,
         numerator, denominator, unit, synthetic`` (see the module docstring).
-        Incident-level returns are counted per month with explicit zeros
-        between their first and last month.  The domestic abuse repeat rate
-        flags repeats on the whole file (365-day look-back), so the first year
-        of a file under-counts repeats and is left out.
+        Each measure follows its spec's time column: incident-level returns
+        (``date``) are counted per month with explicit zeros between their first
+        and last month; monthly returns (``month``) are summed per month; annual
+        (``year``) and span returns give one row per row.  A repeat rule (the
+        domestic abuse repeat rate) flags repeats on the whole file (e.g. a
+        365-day look-back), so the file's first look-back period under-counts
+        repeats and is left out.  A summed column that is blank throughout (no
+        needle exchanges recorded) gives no rows.
 
     Examples
     --------
@@ -93,73 +178,15 @@ def partner_observations(data: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     >>> str(s136["start"].iloc[0]), int(s136["value"].iloc[0])
     ('2021-01', 3)
     """
+    registry = PARTNER_MEASURES if measures is None else measures
+    build = {"date": _dated, "month": _monthly_rows, "year": _spans, "span": _spans}
     parts = []
-    syn = {k: bool(f.attrs.get("synthetic", False)) for k, f in data.items()}
-    if "domestic_abuse" in data:
-        da = data["domestic_abuse"]
-        total = _count_by_month(da)
-        parts.append(_monthly("Domestic abuse incidents", "domestic_abuse",
-                              pd.Series(total.index), pd.Series(total.to_numpy()), None,
-                              syn["domestic_abuse"]))
-        high = _count_by_month(da, da["risk_level"].astype(str).eq("high"))
-        parts.append(_monthly("High-risk domestic abuse incidents", "domestic_abuse",
-                              pd.Series(high.index), pd.Series(high.to_numpy()), None,
-                              syn["domestic_abuse"]))
-        if len(da):
-            flagged = flag_repeats(da[["victim_id", "date", "incident_id"]], key="victim_id",
-                                   date="date", lookback_days=365, order_by="incident_id")
-            rep = _count_by_month(flagged, flagged["is_repeat"])
-            # Keep months whose every incident has a full 365-day look-back inside the file.
-            first_full = da["date"].min().normalize() + pd.Timedelta(days=365)
-            keep = total.index.to_timestamp() >= first_full
-            months = total.index[keep]
-            parts.append(_monthly("Domestic abuse repeat rate", "domestic_abuse",
-                                  pd.Series(months), pd.Series(rep.reindex(months).to_numpy()),
-                                  pd.Series(total.reindex(months).to_numpy()),
-                                  syn["domestic_abuse"]))
-    for kind, measure in (("asb_council", "Council ASB incidents"),
-                          ("one_stop_shop", "One-stop-shop visits")):
-        if kind in data:
-            c = _count_by_month(data[kind])
-            parts.append(_monthly(measure, kind, pd.Series(c.index), pd.Series(c.to_numpy()),
-                                  None, syn[kind]))
-    if "needle_finds" in data:
-        n = data["needle_finds"]
-        parts.append(_monthly("Needle finds", "needle_finds", n["month"], n["finds"], None,
-                              syn["needle_finds"]))
-        if n["needle_exchanges"].notna().any():
-            parts.append(_monthly("Needle exchanges", "needle_finds", n["month"],
-                                  n["needle_exchanges"], None, syn["needle_finds"]))
-    if "section_136" in data:
-        s = data["section_136"]
-        parts.append(_monthly("Section 136 detentions", "section_136", s["month"],
-                              s["detentions"], None, syn["section_136"]))
-    spans = []
-    if "substance_admissions" in data:
-        a = data["substance_admissions"]
-        spans.append(("Substance misuse admissions", "substance_admissions",
-                      a["period_start"].dt.to_period("M"), a["period_end"].dt.to_period("M"),
-                      a["admissions"], None))
-    if "ksi" in data:
-        k = data["ksi"]
-        year = k["year"].astype(int).astype(str)
-        spans.append(("KSI casualties", "ksi", pd.PeriodIndex(year + "-01", freq="M"),
-                      pd.PeriodIndex(year + "-12", freq="M"),
-                      k["killed"].astype(float) + k["seriously_injured"].astype(float), None))
-    if "reoffending" in data:
-        r = data["reoffending"]
-        spans.append(("Proven reoffending rate", "reoffending", r["cohort_start"],
-                      r["cohort_end"], r["reoffenders"], r["cohort_size"]))
-    for measure, kind, start, end, num, den in spans:
-        num = pd.to_numeric(pd.Series(np.asarray(num, dtype=object)), errors="coerce").astype(float)
-        d = None if den is None else pd.to_numeric(pd.Series(np.asarray(den, dtype=object)),
-                                                   errors="coerce").astype(float)
-        parts.append(pd.DataFrame({
-            "measure": measure, "kind": kind, "start": np.asarray(start), "end": np.asarray(end),
-            "value": (num if d is None else 100 * num / d.where(d > 0)).to_numpy(),
-            "numerator": num.to_numpy(), "denominator": np.nan if d is None else d.to_numpy(),
-            "unit": PARTNER_MEASURES[measure].unit, "synthetic": syn[kind],
-        }))
+    for name, spec in registry.items():
+        frame = data.get(spec.kind)
+        if frame is None or not _usable(spec, frame):
+            continue
+        syn = bool(frame.attrs.get("synthetic", False))
+        parts.append(build[spec.time.how](name, spec, frame, syn))
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in OBSERVATION_COLUMNS})
     out = pd.concat(parts, ignore_index=True)
