@@ -213,3 +213,14 @@ def test_refuses_to_overwrite(outputs: Path, tmp_path: Path) -> None:
     with pytest.raises(ParameterError, match="already exists"):
         new_year(SOURCE, out)
     assert out.read_text() == "keep me"
+
+
+def test_a_chain_of_years_keeps_one_header(previous_build: Path, tmp_path: Path) -> None:
+    first = new_year(SOURCE, tmp_path / "2026.yaml")
+    second = new_year(first, tmp_path / "2027.yaml")
+    text = second.read_text(encoding="utf-8")
+    assert text.count("strategic assessment, started from") == 1
+    assert text.startswith("# Parameters for the 2027 strategic assessment, started from "
+                           "2026.yaml by `sa new-year`.")
+    assert yaml.safe_load(text)["window"]["end"] == "2027-12"
+    assert text.count("# last_year_priorities:") == 1

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -260,9 +261,13 @@ def new_year(path: str | Path, out: str | Path | None = None, *,
               f"# then run: sa run {_shown(target)}\n")
     buf = io.StringIO()
     y.dump(doc, buf)
+    # A file that `sa new-year` wrote last year loses that year's header (not two of them).
+    body = re.sub(r"\A# Parameters for the \d{4} strategic assessment, started from .*\n"
+                  r"(# Check what is still missing with: .*\n)?(# then run: sa run .*\n)?", "",
+                  buf.getvalue())
     try:
         with open(target, "x", encoding="utf-8") as fh:  # never overwrites (checked above too)
-            fh.write(header + buf.getvalue())
+            fh.write(header + body)
     except FileExistsError:
         raise ParameterError(f"{_shown(target)} already exists; remove it or pass --out") \
             from None
