@@ -11,6 +11,7 @@ import pytest
 
 import sa_lib.run.execute as execute
 import sa_lib.run.runner as runner
+from sa_lib.paths import PROJECT_ROOT
 from sa_lib.run.cli import main
 from sa_lib.run.execute import NotebookFailed
 from sa_lib.run.runner import run_assessment
@@ -115,7 +116,7 @@ def _digest(folder: Path) -> dict[str, bytes]:
 
 
 def _what_if(tmp_path: Path) -> Path:
-    text = Path("parameters/2025.yaml").read_text(encoding="utf-8")
+    text = (PROJECT_ROOT / "parameters" / "2025.yaml").read_text(encoding="utf-8")
     path = tmp_path / "what_if.yaml"
     path.write_text(text.replace("n_priorities: 5", "n_priorities: 3"), encoding="utf-8")
     return path
@@ -151,7 +152,7 @@ def test_same_file_and_replace_go_ahead(tmp_path: Path, monkeypatch: pytest.Monk
 
     monkeypatch.setattr(runner, "_execute_all", stop)
     # The same file (spelt absolute) is not a what-if run; --replace lets another file in.
-    for parameters, replace in ((Path("parameters/2025.yaml").resolve(), False),
+    for parameters, replace in ((PROJECT_ROOT / "parameters" / "2025.yaml", False),
                                 (_what_if(tmp_path), True)):
         with pytest.raises(NotebookFailed, match="planted stop"):
             run_assessment(parameters, progress=False, replace=replace)
