@@ -290,7 +290,7 @@ WRITE_ELSEWHERE = {
     "sa_lib/data/police_uk_cache.py": "the parsed-file cache in .cache/ (SA_CACHE_DIR)",
     "sa_lib/data/synthetic.py": "sa synth --out DIR",
     "sa_lib/data/partner_templates.py": "the partner templates in data/templates",
-    "sa_lib/data/parameters.py": "sa new-year writes a parameters file",
+    "sa_lib/data/new_year.py": "sa new-year writes a parameters file",
     "sa_lib/run/batch.py": "per-area parameters files in a temporary folder",
     "sa_lib/report/charts/base.py": "Chart.save(path), for an analyst in JupyterLab",
 }

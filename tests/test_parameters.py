@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sa_lib.data.parameters import load_parameters, new_year
+from sa_lib.data.new_year import new_year
+from sa_lib.data.parameters import load_parameters
 from sa_lib.errors import ParameterError
 from sa_lib.paths import PARAMETERS_DIR
 

@@ -11,6 +11,7 @@ import pytest
 
 import sa_lib.run.execute as execute
 import sa_lib.run.runner as runner
+from sa_lib.paths import PROJECT_ROOT
 from sa_lib.run.cli import main
 from sa_lib.run.execute import NotebookFailed
 from sa_lib.run.runner import run_assessment
@@ -94,3 +95,122 @@ def test_contents_list_shows_headings_as_written_and_indents_one_step(tmp_path: 
     assert "<b>x</b>" not in toc
     depths = re.findall(r'margin-left:([\d.]+)rem"><a href="#sec-\d+">([^<]+)<', toc)
     assert [d for d, _ in depths] == ["0.0", "1.2", "1.2", "0.0", "1.2"]
+
+
+# What-if runs: a report built from one parameters file is never replaced by another's ----------
+def _published(outputs: Path) -> Path:
+    """A report folder as the 2025 build leaves it (manifest naming parameters/2025.yaml)."""
+    report = outputs / "maidstone" / "2025-01_2025-12"
+    for audience in ("official", "public"):
+        (report / audience / "tables").mkdir(parents=True)
+        (report / audience / "report.html").write_text(f"<html>{audience} report</html>")
+        (report / audience / "tables" / "recommended_priorities.csv").write_text(
+            "theme,recommendation\nDomestic abuse,priority\n")
+    (report / "manifest.json").write_text(json.dumps({"parameters_file": "parameters/2025.yaml"}))
+    return report
+
+
+def _digest(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+def _what_if(tmp_path: Path) -> Path:
+    text = (PROJECT_ROOT / "parameters" / "2025.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "what_if.yaml"
+    path.write_text(text.replace("n_priorities: 5", "n_priorities: 3"), encoding="utf-8")
+    return path
+
+
+def _no_notebooks(*args: object, **kwargs: object) -> None:
+    raise AssertionError("a notebook ran although the run should have been refused")
+
+
+def test_what_if_run_is_refused_and_leaves_the_report_byte_identical(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "outputs"
+    report = _published(out)
+    before = _digest(out)
+    monkeypatch.setattr(runner, "OUTPUTS_DIR", out)
+    monkeypatch.setattr(runner, "_execute_all", _no_notebooks)
+    what_if = _what_if(tmp_path)
+    assert main(["run", str(what_if), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err
+    assert "parameters/2025.yaml" in err and str(what_if) in err and str(report) in err
+    assert "--replace" in err and "different area or period" in err
+    assert _digest(out) == before  # nothing written: no journal, no staging folder
+
+
+def test_same_file_and_replace_go_ahead(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "outputs"
+    _published(out)
+    monkeypatch.setattr(runner, "OUTPUTS_DIR", out)
+
+    def stop(*args: object, **kwargs: object) -> None:
+        raise NotebookFailed("planted stop after the check")
+
+    monkeypatch.setattr(runner, "_execute_all", stop)
+    # The same file (spelt absolute) is not a what-if run; --replace lets another file in.
+    for parameters, replace in ((PROJECT_ROOT / "parameters" / "2025.yaml", False),
+                                (_what_if(tmp_path), True)):
+        with pytest.raises(NotebookFailed, match="planted stop"):
+            run_assessment(parameters, progress=False, replace=replace)
+
+
+# Every failing notebook is named ----------------------------------------------------------
+def test_every_failed_notebook_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+
+    from papermill.exceptions import PapermillExecutionError
+
+    class NoKernels:
+        def __init__(self, size: int) -> None:
+            pass
+
+        def acquire(self) -> None:
+            return None
+
+        def release(self, km: object, healthy: bool) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    def run(job: execute.NotebookJob, out_nb: Path, parameters: dict[str, str],
+            km: object) -> None:
+        nb = nbformat.v4.new_notebook()
+        cell = nbformat.v4.new_code_cell(f"fail_{job.name[:2]}()")
+        if job.name[:2] in ("02", "05"):
+            cell.outputs = [nbformat.v4.new_output("error", ename="OptionError",
+                                                   evalue=f"bad {job.name[:2]}", traceback=[])]
+        nb.cells = [cell]
+        nbformat.write(nb, out_nb)
+        if cell.outputs:
+            raise PapermillExecutionError(0, 1, cell.source, "OptionError", "bad", [])
+
+    monkeypatch.setattr(execute, "KernelPool", NoKernels)
+    monkeypatch.setattr(execute, "_run_notebook", run)
+    final = tmp_path / "outputs" / "area" / "2025-01_2025-12"
+    jobs = []
+    for audience in ("public", "official"):
+        build = tmp_path / "outputs" / "area" / ".staging" / audience
+        (build / "notebooks").mkdir(parents=True)
+        for name in ("01_a.ipynb", "02_b.ipynb", "05_e.ipynb"):
+            job = execute.NotebookJob(tmp_path / name, name)
+            jobs.append((job, build / "notebooks" / name, audience, build))
+    failed_dir = final.parent / "failed" / final.name
+    with pytest.raises(NotebookFailed) as err:
+        execute._execute_all(jobs, tmp_path / "p.yaml", final, datetime.now(UTC), 2, False,
+                             failed_dir)
+    message = str(err.value)
+    assert message.startswith("4 notebooks failed: ")
+    order = [message.index(f"{n} ({a} build) failed at cell 1 ('fail_{n[:2]}()'): "
+                           f"OptionError: bad {n[:2]}")
+             for a in ("official", "public") for n in ("02_b.ipynb", "05_e.ipynb")]
+    assert order == sorted(order)  # official build first, then in report order
+    assert "01_a.ipynb" not in message
+    assert err.value.notebook == "official/02_b.ipynb"
+    assert err.value.notebooks == ("official/02_b.ipynb", "official/05_e.ipynb",
+                                   "public/02_b.ipynb", "public/05_e.ipynb")
+    assert len(list(failed_dir.rglob("*.ipynb"))) == 4

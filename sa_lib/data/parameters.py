@@ -1,8 +1,9 @@
-"""The yearly parameters file: schema, validation and next year's copy.
+"""The yearly parameters file: schema and validation.
 
 papermill only *warns* about unknown parameters, so the file is validated here,
 before any notebook runs: unknown keys, wrong types and missing files are
-errors that name the key.  The file is read with the hardened YAML loader of
+errors that name the key (next year's file is started by :mod:`sa_lib.data.new_year`).
+The file is read with the hardened YAML loader of
 :mod:`sa_lib.data.safe_yaml` (no duplicate keys, alias bombs, tags, huge numbers or
 impossible dates), every value is range-checked (finite numbers, real dates, text
 without control characters, measures that exist, names that give distinct file
@@ -19,7 +20,6 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -45,8 +45,7 @@ from sa_lib.errors import ParameterError
 from sa_lib.paths import DATA_DIR, PARAMETERS_DIR, PROJECT_ROOT
 from sa_lib.periods import Window, month_window, previous_window, rolling_window
 
-__all__ = ["Parameters", "load_parameters", "new_year", "resolve_data_path",
-           "check_inside_data_roots"]
+__all__ = ["Parameters", "load_parameters", "resolve_data_path", "check_inside_data_roots"]
 
 _MONTH = re.compile(r"^(20\d\d|2100)-(0[1-9]|1[0-2])$")
 Improvement = Literal["increase", "decrease", "neutral"]
@@ -604,45 +603,3 @@ def load_parameters(path: str | Path) -> Parameters:
     PARTNER_MEASURES.declare(params.declared_measures())
     return params
 
-
-def _shift_month(m: str, months: int) -> str:
-    y, mo = int(m[:4]), int(m[5:7])
-    total = y * 12 + (mo - 1) + months
-    return f"{total // 12:04d}-{total % 12 + 1:02d}"
-
-
-def new_year(path: str | Path, out: str | Path | None = None) -> Path:
-    """Start next year's parameters file from this year's: dates move on 12 months.
-
-    Everything else (area, themes, thresholds, data folders, priorities) is kept,
-    so the annual rerun is: copy, edit, run.  Rebase dates are kept as they are
-    (they mark past events).  Refuses to overwrite an existing file.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> out = pathlib.Path(tempfile.mkdtemp()) / "2026.yaml"
-    >>> _ = new_year("parameters/2025.yaml", out)
-    >>> read_yaml(out)["window"]["end"]
-    '2026-12'
-    """
-    params = load_parameters(path)
-    raw = read_yaml(Path(params.source))
-    raw["year"] = params.year + 1
-    raw["window"]["end"] = _shift_month(params.window.end, 12)
-    if raw.get("comparison"):
-        raw["comparison"] = {k: _shift_month(_month(v), 12) for k, v in raw["comparison"].items()}
-    d = params.run_date
-    raw["run_date"] = d.replace(year=d.year + 1) if not (d.month == 2 and d.day == 29) \
-        else d.replace(year=d.year + 1, day=28)
-    if isinstance(raw.get("title"), str):
-        raw["title"] = raw["title"].replace(str(params.year), str(params.year + 1))
-    target = Path(out) if out else PARAMETERS_DIR / f"{params.year + 1}.yaml"
-    if target.exists():
-        raise ParameterError(f"{target} already exists; remove it or pass --out")
-    header = (f"# Parameters for the {params.year + 1} strategic assessment, started from "
-              f"{Path(params.source).name} by `sa new-year`.\n# Check the windows against the "
-              "data available, then run: sa run " f"{target}\n")
-    target.write_text(header + yaml.safe_dump(raw, sort_keys=False, allow_unicode=True),
-                      encoding="utf-8")
-    return target

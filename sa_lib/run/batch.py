@@ -23,7 +23,7 @@ from sa_lib.data.safe_yaml import read_yaml
 from sa_lib.data.slugs import folder_slug
 from sa_lib.errors import SAError
 from sa_lib.paths import PROJECT_ROOT
-from sa_lib.run.runner import RunResult, run_assessment
+from sa_lib.run.runner import RunResult, built_from_name, run_assessment
 
 __all__ = ["BatchResult", "run_batch", "area_parameters", "check_batch_areas"]
 
@@ -128,9 +128,11 @@ def _slug(text: str) -> str:
     return file_slug(text)
 
 
-def _run_area(parameters: str, workers: int) -> RunResult:
+def _run_area(parameters: str, workers: int, replace: bool = False,
+              built_from: str | None = None) -> RunResult:
     """One area of a batch (top level, so a Dask worker process can import and run it)."""
-    return run_assessment(parameters, workers=workers, progress=False)
+    return run_assessment(parameters, workers=workers, progress=False, replace=replace,
+                          built_from=built_from)
 
 
 def run_batch(
@@ -140,6 +142,7 @@ def run_batch(
     scheduler: str = "threads",
     dask_address: str | None = None,
     progress: bool = True,
+    replace: bool = False,
 ) -> BatchResult:
     """Build the report for many areas from one parameters file.
 
@@ -165,6 +168,10 @@ def run_batch(
         ``workers`` single-threaded worker processes.
     progress : bool, default True
         A progress bar over areas.
+    replace : bool, default False
+        Replace an area's report that another parameters file built (see
+        :func:`~sa_lib.run.runner.run_assessment`); without it that area is refused.
+        Each area's manifest names the template file.
 
     Returns
     -------
@@ -188,6 +195,7 @@ def run_batch(
     t0 = time.perf_counter()
     names = check_batch_areas(areas)
     load_parameters(_absolute(parameters))  # the template once, before any area runs
+    template = built_from_name(_absolute(parameters))
     n = workers or os.cpu_count() or 1
     out = BatchResult()
     with tempfile.TemporaryDirectory(prefix="sa-batch-") as tmp:
@@ -199,10 +207,11 @@ def run_batch(
             bar = tqdm(total=len(files), desc="areas", unit="area", file=sys.stderr)
         try:
             if scheduler == "dask":
-                _batch_dask(files, n, dask_address, out, bar)
+                _batch_dask(files, n, dask_address, out, bar, replace, template)
             else:
                 with ThreadPoolExecutor(max_workers=n) as pool:
-                    futures = {pool.submit(_run_area, f, 1): a for a, f in files.items()}
+                    futures = {pool.submit(_run_area, f, 1, replace, template): a
+                               for a, f in files.items()}
                     for fut in as_completed(futures):
                         _collect(futures[fut], fut.exception(), fut.result, out, bar)
         finally:
@@ -226,7 +235,7 @@ def _collect(area: str, exc: BaseException | None, result: Callable[[], RunResul
 
 
 def _batch_dask(files: dict[str, str], n: int, address: str | None, out: BatchResult,
-                bar: object) -> None:
+                bar: object, replace: bool = False, template: str | None = None) -> None:
     try:
         from dask.distributed import Client, LocalCluster
         from dask.distributed import as_completed as dask_completed
@@ -237,7 +246,7 @@ def _batch_dask(files: dict[str, str], n: int, address: str | None, out: BatchRe
                                                 processes=True, dashboard_address=None)
     client = Client(address or cluster)
     try:
-        futures = {client.submit(_run_area, f, 1, pure=False, key=f"sa-{a}"): a
+        futures = {client.submit(_run_area, f, 1, replace, template, pure=False, key=f"sa-{a}"): a
                    for a, f in files.items()}
         for fut in dask_completed(list(futures)):
             _collect(futures[fut], fut.exception(), fut.result, out, bar)

@@ -58,7 +58,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if areas and (areas != [own] or args.scheduler == "dask"):
         batch = run_batch(Path(args.parameters), areas, workers=args.workers,
                           scheduler=args.scheduler, dask_address=args.dask_address,
-                          progress=not args.no_progress)
+                          progress=not args.no_progress, replace=args.replace)
         for area, result in sorted(batch.results.items()):
             for path in result.reports:
                 print(f"report ({area}): {path}")
@@ -67,17 +67,33 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"{len(batch.results)} of {len(areas)} areas built in {batch.seconds:.1f} s")
         return 2 if batch.failures else 0
     result = run_assessment(Path(args.parameters), workers=args.workers,
-                            progress=not args.no_progress)
+                            progress=not args.no_progress, replace=args.replace)
     for path in result.reports:
         print(f"report: {path}")
     return 0
 
 
 def _cmd_new_year(args: argparse.Namespace) -> int:
-    from sa_lib.data.parameters import new_year
+    from sa_lib.data.new_year import missing_inputs, new_year
 
-    out = new_year(Path(args.parameters), Path(args.out) if args.out else None)
-    print(f"next year's parameters written to {out}")
+    if args.check:
+        if args.out:
+            raise SAError("--check reads a parameters file and writes nothing; leave out --out")
+        missing = missing_inputs(Path(args.parameters))
+        for line in missing:
+            print(f"missing: {line}")
+        if not missing:
+            print(f"{args.parameters}: nothing missing; run: sa run {args.parameters}")
+            return 0
+        print(f"{len(missing)} thing(s) still to supply for {args.parameters}")
+        return EXIT_FAILURE
+    notes: list[str] = []
+    out = new_year(Path(args.parameters), Path(args.out) if args.out else None, notes=notes)
+    for note in notes:
+        print(note if note.startswith("warning:") else f"note: {note}",
+              file=sys.stderr if note.startswith("warning:") else sys.stdout)
+    print(f"next year's parameters written to {out}; see what is still missing with: "
+          f"sa new-year --check {out}")
     return 0
 
 
@@ -99,11 +115,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dask-address", default=None,
                    help="scheduler address of an existing Dask cluster (default: a local one)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--replace", action="store_true",
+                   help="replace a report that a different parameters file built for the same "
+                   "area and period (otherwise refused, so a what-if run never overwrites it)")
     p.set_defaults(func=_cmd_run)
 
-    p = sub.add_parser("new-year", help="start next year's parameters file from this year's")
-    p.add_argument("parameters")
+    p = sub.add_parser("new-year", help="start next year's parameters file from this year's, "
+                       "or (--check) list what next year's file still needs")
+    p.add_argument("parameters", help="this year's file (e.g. parameters/2025.yaml), or with "
+                   "--check next year's (e.g. parameters/2026.yaml)")
     p.add_argument("--out", help="where to write it (default: parameters/<year+1>.yaml)")
+    p.add_argument("--check", action="store_true",
+                   help="list what the analyst must still supply for this parameters file (one "
+                   "line each); exit 0 when nothing is missing, 1 otherwise")
     p.set_defaults(func=_cmd_new_year)
 
     p = sub.add_parser("synth", help="write seeded SYNTHETIC partner data")

@@ -43,10 +43,12 @@ log = logging.getLogger(__name__)
 class NotebookFailed(SAError):
     """A notebook raised an error; the message names the notebook and the cell.
 
-    ``notebook`` is the failed notebook as ``"<audience>/<file name>"`` when known.
+    ``notebook`` is the failed notebook as ``"<audience>/<file name>"`` when known (the
+    first in report order when several failed); ``notebooks`` lists every one.
     """
 
     notebook: str | None = None
+    notebooks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -272,7 +274,8 @@ def _execute_all(jobs: list[tuple[NotebookJob, Path, str, Path]], params_file: P
     """Execute every notebook of both builds; seconds per notebook.
 
     A notebook failure lets the other notebooks finish (so every failure is
-    kept under ``failed_dir``) and then raises the first.  Anything else (a
+    kept under ``failed_dir``) and then raises one :class:`NotebookFailed` naming every
+    failed notebook and its cell (``exc.notebook`` is the first in report order).  Anything else (a
     write error, Ctrl-C, SIGTERM) stops at once: queued notebooks are dropped
     and the kernels shut down, which ends the running notebooks within seconds.
     """
@@ -283,7 +286,7 @@ def _execute_all(jobs: list[tuple[NotebookJob, Path, str, Path]], params_file: P
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(jobs), desc="notebooks", unit="nb", file=sys.stderr)
-    failure: NotebookFailed | None = None
+    failures: list[NotebookFailed] = []
     kernels: KernelPool | None = None
     pool = ThreadPoolExecutor(max_workers=n_workers)
     stopping = False
@@ -297,9 +300,8 @@ def _execute_all(jobs: list[tuple[NotebookJob, Path, str, Path]], params_file: P
             try:
                 timings[f"{aud}/{nb.name}"] = round(fut.result(), 2)
             except NotebookFailed as exc:
-                if failure is None:
-                    failure = exc
-                    failure.notebook = f"{aud}/{nb.name}"
+                exc.notebook = f"{aud}/{nb.name}"
+                failures.append(exc)
                 _keep_failed(out, failed_dir / aud)
             if bar is not None:
                 bar.update(1)
@@ -326,9 +328,26 @@ def _execute_all(jobs: list[tuple[NotebookJob, Path, str, Path]], params_file: P
             kernels.close()
         if bar is not None:
             bar.close()
-    if failure is not None:
-        raise failure
+    if failures:
+        raise _all_failed(failures)
     return timings
+
+
+def _all_failed(failures: list[NotebookFailed]) -> NotebookFailed:
+    """One error naming every failed notebook, in report order (official build first).
+
+    ``notebook`` is the first of them, as before, for callers that name one.
+    """
+    ordered = sorted(failures, key=lambda f: (str(f.notebook).split("/")[0] != "official",
+                                              str(f.notebook).split("/")[-1]))
+    if len(ordered) == 1:
+        return ordered[0]
+    message = (f"{len(ordered)} notebooks failed: "
+               + "; ".join(f"({i}) {f}" for i, f in enumerate(ordered, 1)) + ".")
+    combined = NotebookFailed(message)
+    combined.notebook = ordered[0].notebook
+    combined.notebooks = tuple(str(f.notebook) for f in ordered)
+    return combined
 
 
 def _join_workers(pool: ThreadPoolExecutor, seconds: float) -> bool:

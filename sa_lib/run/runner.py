@@ -165,6 +165,8 @@ def run_assessment(
     areas: list[str] | None = None,
     workers: int | None = None,
     progress: bool = True,
+    replace: bool = False,
+    built_from: str | Path | None = None,
 ) -> RunResult:
     """Build the official and public reports for a parameters file.
 
@@ -179,6 +181,15 @@ def run_assessment(
         Notebooks executed at once (default: the number of cores).
     progress : bool, default True
         Show a progress bar.
+    replace : bool, default False
+        Replace a report that a *different* parameters file built in the same
+        ``outputs/<area>/<period>/`` folder (``sa run FILE --replace``).  Without it
+        such a run (a what-if file) is refused before any notebook starts, so the
+        published report is never overwritten by accident.
+    built_from : path, optional
+        The parameters file recorded in the manifest and compared with the previous
+        build's (default: ``parameters``); a batch passes its template, since each
+        area runs from a temporary copy.
 
     Returns
     -------
@@ -199,7 +210,8 @@ def run_assessment(
     RunInterrupted
         Ctrl-C or SIGTERM; the previous report is left untouched.
     SAError
-        Another process is building the same report right now.
+        Another process is building the same report right now, or (without
+        ``replace``) the report in the folder was built from another parameters file.
 
     Every outcome except a refused run is recorded in the run journal
     (:mod:`sa_lib.run.journal`).
@@ -238,13 +250,16 @@ def run_assessment(
         raise OutputError(f"cannot create or use the outputs folder {area_dir}: {_reason(exc)}; "
                           "nothing was built and any previous report is unchanged "
                           "(SA_OUTPUTS_DIR chooses another folder)") from None
+    source = built_from_name(built_from if built_from is not None else params_file)
+    if not replace:
+        _refuse_other_parameters(final, source)
     staging = area_dir / f".staging-{params.period_slug}-{os.getpid()}"
     built = _built_time()
     journal = _Journal(journal_path(area_dir, params.period_slug), {
         "status": "running", "pid": os.getpid(), "process_start": _process_start(os.getpid()),
         "host": platform.node(), "started": _utc_now(), "finished": None,
         # Paths relative to the area folder: a journal is a record, never an instruction.
-        "parameters_file": _project_path(params_file), "report": final.name,
+        "parameters_file": source, "report": final.name,
         "staging": staging.name, "error": None, "failed_notebook": None,
         "timings_seconds": {}, "recovered": notes,
     })
@@ -278,7 +293,7 @@ def run_assessment(
             step = f"writing {audience}/tables.xlsx"
             _write_xlsx(build, gate)
         step = "writing manifest.json"
-        _write_manifest(staging / "manifest.json", params, params_file, notebooks, gate)
+        _write_manifest(staging / "manifest.json", params, source, notebooks, gate)
         step = "swapping the new report in"
         gate.refuse_links(staging)  # nothing that appeared during the run is swapped in
         _swap_in(staging, final, gate)
@@ -287,7 +302,7 @@ def run_assessment(
         failed = NotebookFailed(
             f"{exc} The previous report (if any) is unchanged; the failed notebook is kept in "
             f"{area_dir / 'failed' / params.period_slug}. {recorded}")
-        failed.notebook = exc.notebook
+        failed.notebook, failed.notebooks = exc.notebook, exc.notebooks or (exc.notebook,)
         raise failed from None
     except OutputError as exc:  # the gate refused a path (a link appeared during the run)
         message = (f"{exc} (while {step}). Nothing was swapped in: the previous report in "
@@ -325,11 +340,53 @@ def run_assessment(
     return RunResult(final, reports, timings, journal.path, notes)
 
 
-def _write_manifest(path: Path, params: Parameters, params_file: Path,
+def built_from_name(parameters: str | Path) -> str:
+    """How a parameters file is named in the manifest: relative to the project when inside it.
+
+    Examples
+    --------
+    >>> built_from_name(PROJECT_ROOT / "parameters" / "2025.yaml")
+    'parameters/2025.yaml'
+    """
+    p = Path(parameters)
+    return _project_path(p if p.is_absolute() else PROJECT_ROOT / p)
+
+
+def _refuse_other_parameters(final: Path, source: str) -> None:
+    """Refuse to replace a report another parameters file built (a what-if run).
+
+    Reads the previous build's ``manifest.json`` through the outputs gate (no link
+    followed); a folder with no readable manifest is not a published report of another
+    file, so the run goes on.
+
+    Raises
+    ------
+    SAError
+        Naming both files, the folder and the ways out.
+    """
+    manifest = final / "manifest.json"
+    try:
+        path = outputs_gate().check(manifest)
+        if not path.is_file():
+            return
+        previous = json.loads(path.read_text(encoding="utf-8")).get("parameters_file")
+    except (OSError, ValueError, AttributeError):
+        return
+    if not isinstance(previous, str) or previous == source:
+        return
+    raise SAError(
+        f"the report in {final} was built from {previous}, not from {source}; refused (nothing "
+        f"was run and that report is unchanged). To replace it, run again with --replace "
+        f"(sa run {source} --replace); to keep it, give this file a different area or period "
+        "(area.name, window.end or window.months), or build it in a copy of the project or "
+        "another outputs folder (SA_OUTPUTS_DIR)")
+
+
+def _write_manifest(path: Path, params: Parameters, source: str,
                     notebooks: list[NotebookJob], gate: OutputGate) -> None:
     """What the report was built from; no times, so it is the same for the same inputs."""
     manifest = {
-        "parameters_file": _project_path(params_file),
+        "parameters_file": source,
         "parameters": params.model_dump(mode="json"),
         "area": params.area.name,
         "review_window": params.review_window.label,
