@@ -18,11 +18,13 @@ never :mod:`sa_lib.stats`, :mod:`sa_lib.report` or :mod:`sa_lib.run`.
 ``partner_values``        parsing partner cells: dates, months, numbers, flags ...
 ``partner``               validating and reading a partner return; pseudonyms
 ``partner_templates``     writing the templates and their README
-``measures``              the partner measures the workbook knows; loading returns
+``measures``              the registry of partner measures (built-in and declared)
+``measure_declarations``  the parameters file's ``measures:`` section
 ``morile_scales``         MoRiLE scales: labels and the points they score
 ``morile_sheets``         MoRiLE scoring sheets, one per scorer
 ``quality``               data-quality flags on police.uk records
-``parameters``            the yearly parameters file: schema, validation, new year
+``parameters``            the yearly parameters file: schema and validation
+``new_year``              next year's parameters file (``sa new-year``, ``--check``)
 ``parameter_checks``      checks of the parameters' text, names and measures
 ``safe_yaml``             the one YAML reader (duplicate keys, aliases, tags refused)
 ``slugs``                 file and folder names made from names in the parameters
