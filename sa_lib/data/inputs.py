@@ -193,10 +193,12 @@ def _months_covered(frame: pd.DataFrame, time: object = None
 
 
 def _check_partner_window(params: Parameters) -> None:
-    """A partner count that gives a theme its priority-matrix volume spans the review window.
+    """A partner count that gives a theme its priority-matrix volume starts by the review window.
 
-    The volume is the measure's total over the review window; a window reaching
-    before or after the return has no total and would fail in the priority matrix.
+    A window reaching back before the return's first month is longer than the data
+    (a parameters mistake).  A return that ends before the window ends is normal (the
+    partner's figures come later than police.uk's): the report says "no data for
+    <window>" and scores the volume 3 (:mod:`sa_lib.report.chapters.priorities`).
     """
     from sa_lib.data.measures import BUILTIN_MEASURES
     from sa_lib.errors import ParameterError
@@ -210,7 +212,7 @@ def _check_partner_window(params: Parameters) -> None:
             continue
         frame = returns.get(spec.kind)
         span = _months_covered(frame, spec.time) if frame is not None else None
-        if span is None or (span[0] <= w.start and w.end <= span[1]):
+        if span is None or span[0] <= w.start:
             continue
         first, last = span
         raise ParameterError(

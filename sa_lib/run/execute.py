@@ -177,11 +177,14 @@ def _run_notebook(job: NotebookJob, out_nb: Path, parameters: dict[str, str],
     """Execute one notebook with papermill into ``out_nb`` (on ``km``'s kernel when given)."""
     import papermill as pm
 
+    # papermill's ``cwd`` changes the whole process's working folder for the run, which
+    # races between worker threads (a run could leave the caller in notebooks/): pooled
+    # kernels already start in NOTEBOOKS_DIR, so it is passed only for a kernel of its own.
     pm.execute_notebook(
         str(job.source), str(out_nb), parameters=parameters,
-        kernel_name=KERNEL, cwd=str(NOTEBOOKS_DIR), progress_bar=False,
+        kernel_name=KERNEL, progress_bar=False,
         execution_timeout=CELL_TIMEOUT, start_timeout=120, log_output=False,
-        **({"km": km} if km is not None else {}),
+        **({"km": km} if km is not None else {"cwd": str(NOTEBOOKS_DIR)}),
     )
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 
 from sa_lib.data.parameters import TOTAL_CRIME, Parameters
 from sa_lib.errors import OptionError
+from sa_lib.periods import Window
 from sa_lib.report.charts import Chart
 from sa_lib.stats.change import NOT_COMPARED
 
@@ -28,6 +29,8 @@ __all__ = [
     "with_significance",
     "with_total",
     "showing_counts",
+    "no_data_for",
+    "join_words",
 ]
 
 ASB = "Anti-social behaviour"
@@ -185,3 +188,29 @@ def showing_counts(chart: Chart, *values: object) -> Chart:
     numbers = np.concatenate(arrays) if arrays else np.array([], dtype=float)
     chart.counts = tuple(float(x) for x in numbers[~np.isnan(numbers)])
     return chart
+
+
+def no_data_for(window: Window) -> str:
+    """What a table cell or sentence says for a measure with no value for ``window``.
+
+    Examples
+    --------
+    >>> from sa_lib.periods import month_window
+    >>> no_data_for(month_window("2025-04", "2026-03"))
+    'no data for Apr 25 – Mar 26'
+    """
+    return f"no data for {window.label}"
+
+
+def join_words(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``.
+
+    Examples
+    --------
+    >>> join_words(["Burglary", "Robbery", "Drugs"])
+    'Burglary, Robbery and Drugs'
+    """
+    items = [str(i) for i in items]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]

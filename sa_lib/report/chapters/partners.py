@@ -3,20 +3,34 @@
 Chapter 3 shows every theme's partner measures and chapter 5 scores the
 priority matrix's volume and trend from the same figures, so both use one
 :class:`PartnerMeasures`.
+
+Partner returns often end before the police.uk months do, and an annual return
+does not fill a window that is not a calendar year.  A measure with no value
+for a window reads "no data for <window>" (never NaN), :meth:`PartnerMeasures.gap_sentences`
+says which returns leave which measures without data, and a monthly series with
+fewer than :data:`~sa_lib.stats.assurance.MIN_SPC_POINTS` months is reported
+(:meth:`PartnerMeasures.spc_too_short`), not charted.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from sa_lib.data.measures import PARTNER_MEASURES
-from sa_lib.periods import Window, previous_window, rolling_window
-from sa_lib.report.chapters.common import redact_small_counts, showing_counts
+from sa_lib.periods import Window, month_window, previous_window, rolling_window
+from sa_lib.report.chapters.common import (
+    join_words,
+    no_data_for,
+    redact_small_counts,
+    showing_counts,
+)
 from sa_lib.report.charts import Chart
 from sa_lib.report.context import AssessmentContext
+from sa_lib.stats.assurance import MIN_SPC_POINTS
 from sa_lib.stats.change import SIGNIFICANT, change_sentence, change_significance
 from sa_lib.stats.observations import measure_window_values, monthly_measure
 from sa_lib.stats.spc import spc_summary, xmr
@@ -77,13 +91,18 @@ class PartnerMeasures:
         if ok.any():
             p[ok.to_numpy()] = change_significance(out.loc[ok, "previous"].to_numpy(),
                                                    out.loc[ok, "current"].to_numpy())[0]
-        for i in np.flatnonzero((~counts).to_numpy()):
+        both = (out["previous"].notna() & out["current"].notna()).to_numpy()
+        for i in np.flatnonzero((~counts).to_numpy() & both):
             p[i] = _proportion_p(prev["numerator"].iloc[i], prev["denominator"].iloc[i],
                                  cur["numerator"].iloc[i], cur["denominator"].iloc[i])
         out["p_value"] = p
         alpha = self.ctx.params.thresholds.significance
         out["significance"] = np.where(np.isnan(p), "not tested",
                                        np.where(p < alpha, SIGNIFICANT, "within normal variation"))
+        # A window with no value: say which, rather than "not tested".
+        no_cur, no_prev = out["current"].isna().to_numpy(), out["previous"].isna().to_numpy()
+        out.loc[no_prev, "significance"] = no_data_for(self.partner_previous_window)
+        out.loc[no_cur, "significance"] = no_data_for(self.partner_window)
         out["sentence"] = [self._measure_sentence(r) for r in out.itertuples()]
         # Rates are checked on their numerators and bases, counts on the counts.
         out["_prev_n"] = np.where(counts, out["previous"], prev["numerator"])
@@ -101,7 +120,8 @@ class PartnerMeasures:
         syn = " (SYNTHETIC)" if r.synthetic else ""  # type: ignore[attr-defined]
         wl, pl = self.partner_window.label, self.partner_previous_window.label
         if pd.isna(cur) or pd.isna(prev):
-            have = "no complete data for " + (wl if pd.isna(cur) else pl)
+            have = no_data_for(self.partner_window if pd.isna(cur) else
+                               self.partner_previous_window)
             return f"{m}{syn}: {have}, so no change is given."
         if unit == "percent":
             d = cur - prev
@@ -114,11 +134,43 @@ class PartnerMeasures:
                             min_base=self.ctx.params.thresholds.small_base)
         return f"{s.rstrip('.')} ({r.significance})."  # type: ignore[attr-defined]
 
+    def _monthly_series(self, measure: str) -> pd.DataFrame:
+        """``month, value`` of a monthly measure over :attr:`partner_spc_window` (months it has)."""
+        return monthly_measure(self.ctx.partner_observations, measure, self.partner_spc_window)
+
+    def spc_too_short(self, measures: list[str]) -> dict[str, int]:
+        """Monthly measures with fewer than ``MIN_SPC_POINTS`` months with a value, and how many.
+
+        They are reported, not charted: limits from so few points mean little.
+        """
+        out = {}
+        for m in measures:
+            if PARTNER_MEASURES[m].frequency != "monthly":
+                continue
+            n = int(self._monthly_series(m)["value"].notna().sum())
+            if n < MIN_SPC_POINTS:
+                out[m] = n
+        return out
+
+    def spc_months(self, measure: str) -> Window:
+        """The months a measure's SPC chart shows: :attr:`partner_spc_window`, or the part of
+        it the measure has figures for when its return starts late or ends early."""
+        w = self.partner_spc_window
+        s = self._monthly_series(measure)
+        months = s.loc[s["value"].notna(), "month"]
+        if not len(months) or (months.min() == w.start and months.max() == w.end):
+            return w
+        return month_window(months.min(), months.max())
+
     def partner_spc(self, measures: list[str]) -> pd.DataFrame:
-        """XmR of the monthly partner measures named, over :attr:`partner_spc_window`."""
-        frames = [monthly_measure(self.ctx.partner_observations, m, self.partner_spc_window)
-                  .assign(measure=m) for m in measures
-                  if PARTNER_MEASURES[m].frequency == "monthly"]
+        """XmR of the monthly partner measures named, over :attr:`partner_spc_window`.
+
+        Uses the months each measure has; a measure with fewer than
+        ``MIN_SPC_POINTS`` of them is left out (see :meth:`spc_too_short`).
+        """
+        short = self.spc_too_short(measures)
+        frames = [self._monthly_series(m).assign(measure=m) for m in measures
+                  if PARTNER_MEASURES[m].frequency == "monthly" and m not in short]
         frames = [f for f in frames if len(f)]
         if not frames:
             return pd.DataFrame()
@@ -154,3 +206,94 @@ class PartnerMeasures:
                 frames.append(s.tail(1))
         return pd.concat(frames, ignore_index=True) if frames else \
             pd.DataFrame(columns=["measure", "variation_type"])
+
+    # Gaps ---------------------------------------------------------------------------------
+    def measure_coverage(self, measures: list[str] | None = None) -> pd.DataFrame:
+        """Which months each partner measure has, against the review and previous windows.
+
+        Returns
+        -------
+        DataFrame
+            ``measure, kind, frequency, first, last`` (first and last month with a
+            value; NaT when none) and ``current_complete`` / ``previous_complete``
+            (a value exists for the review window / the 12 months before).
+        """
+        obs = self.ctx.partner_observations
+        names = list(dict.fromkeys(obs["measure"])) if measures is None else list(measures)
+        cur = measure_window_values(obs, self.partner_window, names)
+        prev = measure_window_values(obs, self.partner_previous_window, names)
+        has = obs[obs["numerator"].notna() & ((obs["unit"] != "percent")
+                                              | obs["denominator"].notna())]
+        rows = []
+        for i, m in enumerate(names):
+            r = has[has["measure"] == m]
+            spec = PARTNER_MEASURES.get(m)
+            rows.append({
+                "measure": m,
+                "kind": str(r["kind"].iloc[0]) if len(r) else (spec.kind if spec else ""),
+                "frequency": spec.frequency if spec else "",
+                "first": r["start"].min() if len(r) else pd.NaT,
+                "last": r["end"].max() if len(r) else pd.NaT,
+                "current_complete": bool(pd.notna(cur["value"].iloc[i])),
+                "previous_complete": bool(pd.notna(prev["value"].iloc[i])),
+            })
+        return pd.DataFrame(rows, columns=["measure", "kind", "frequency", "first", "last",
+                                           "current_complete", "previous_complete"])
+
+    def _return_name(self, kind: str) -> str:
+        frame = self.ctx.partner_data.get(kind)
+        src = frame.attrs.get("source") if frame is not None else None
+        name = kind.replace("_", " ")
+        return f"{name} return ({Path(src).name})" if src else f"{name} return"
+
+    def gap_sentences(self, measures: list[str] | None = None) -> list[str]:
+        """One sentence per partner return that leaves measures without data for a window.
+
+        Says when a return ends before the review window ends (or starts after it
+        starts), when its periods (annual, quarterly) do not fill the window, and
+        when it does not cover the 12 months before (so no change is given).
+        Empty when every measure named (default: all) has both windows.
+
+        Examples
+        --------
+        A domestic abuse return ending in Dec 2025 with the window Apr 25 – Mar 26
+        gives: "The domestic abuse return (synthetic_domestic_abuse.csv) ends in
+        Dec 2025, 3 months before the review window ends; Domestic abuse incidents
+        shows no data for Apr 25 – Mar 26."
+        """
+        cov = self.measure_coverage(measures)
+        w, pw = self.partner_window, self.partner_previous_window
+        out = []
+        for kind, g in cov.groupby("kind", sort=False):
+            name = self._return_name(str(kind))
+            cur = g[~g["current_complete"]]
+            if len(cur):
+                what = (f"{join_words(list(cur['measure']))} "
+                        f"{'shows' if len(cur) == 1 else 'show'} {no_data_for(w)}")
+                last = cur["last"].dropna()
+                first = cur["first"].dropna()
+                if not len(last):
+                    out.append(f"No {str(kind).replace('_', ' ')} return was found in "
+                               f"data.partner, so {what}." if kind not in self.ctx.partner_data
+                               else f"The {name} holds no figures, so {what}.")
+                elif last.max() < w.end:
+                    n = (w.end - last.max()).n
+                    out.append(f"The {name} ends in {last.max():%b %Y}, {n} month"
+                               f"{'s' if n != 1 else ''} before the review window ends; {what}.")
+                elif first.min() > w.start:
+                    out.append(f"The {name} starts in {first.min():%b %Y}, after the review "
+                               f"window starts; {what}.")
+                elif (cur["frequency"] != "monthly").all():
+                    freq = join_words(sorted(set(cur["frequency"])))
+                    out.append(f"The {name} gives {freq} figures, and they do not fill the "
+                               f"review window {w.label} (a total for part of a period would "
+                               f"not compare with a whole one); {what}.")
+                else:
+                    out.append(f"The {name} has months with no figures in {w.label}; {what}.")
+            prev = g[g["current_complete"] & ~g["previous_complete"]]
+            if len(prev):
+                ms = join_words(list(prev["measure"]))
+                out.append(f"The {name} does not cover the 12 months before the review window; "
+                           f"{ms} {'shows' if len(prev) == 1 else 'show'} {no_data_for(pw)}, "
+                           "so no change is given.")
+        return out

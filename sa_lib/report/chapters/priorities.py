@@ -22,11 +22,19 @@ from sa_lib.data.measures import PARTNER_MEASURES
 from sa_lib.data.morile_scales import MoRiLEScales, load_morile_scales
 from sa_lib.data.morile_sheets import read_morile_sheets
 from sa_lib.errors import OptionError
-from sa_lib.report.chapters.common import SYNTHETIC_LABEL, SYNTHETIC_NOTE, TableSpec
+from sa_lib.periods import month_window
+from sa_lib.report.chapters.common import (
+    SYNTHETIC_LABEL,
+    SYNTHETIC_NOTE,
+    TableSpec,
+    join_words,
+    no_data_for,
+)
 from sa_lib.report.chapters.partners import PartnerMeasures
 from sa_lib.report.charts import Chart, morile_heatmap, priority_matrix_chart
 from sa_lib.report.context import AssessmentContext
 from sa_lib.report.publish import markdown_escape
+from sa_lib.stats.assurance import MIN_SPC_POINTS
 from sa_lib.stats.change import NOT_COMPARED, compare_windows
 from sa_lib.stats.morile import (
     aggregate_morile,
@@ -41,11 +49,24 @@ from sa_lib.stats.spc import spc_summary, xmr
 __all__ = ["PriorityChapter"]
 
 
-def _join(items: list[str]) -> str:
-    items = [str(i) for i in items]
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+_join = join_words
+
+
+def _month_runs(months: list[pd.Period]) -> str:
+    """Months as runs of consecutive months, e.g. ``Oct 24 – Dec 24 and Feb 25``.
+
+    Examples
+    --------
+    >>> _month_runs([pd.Period(m, "M") for m in ("2024-10", "2024-11", "2024-12", "2025-02")])
+    'Oct 24 – Dec 24 and Feb 25'
+    """
+    runs: list[list[pd.Period]] = []
+    for m in sorted(months):
+        if runs and (m - runs[-1][-1]).n == 1:
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    return join_words([month_window(r[0], r[-1]).label for r in runs])
 
 
 @dataclass
@@ -173,18 +194,35 @@ class PriorityChapter:
         return themes
 
     def _measure_change(self, theme: str, measure: str) -> dict[str, object]:
-        """Volume (review window), direction, significance and SPC reading of a theme's measure."""
+        """Volume (review window), direction, significance and SPC reading of a theme's measure.
+
+        ``volume_missing`` / ``trend_missing`` hold the basis to print when the factor
+        cannot be measured for the window (None when it can); see :attr:`priority_scores`.
+        """
         w = self.ctx.params.review_window
+        hand_volume = "give a hand score in priorities.volume"
+        hand_trend = "give a hand score in priorities.trend"
         if measure in PARTNER_MEASURES:
             ch = self.partners.partner_change([measure]).iloc[0]
             vol = measure_window_values(self.ctx.partner_observations, w, [measure])["value"].iloc[0]
             spc = self.partners.partner_spc_summary([measure])
             variation = spc["variation_type"].iloc[-1] if len(spc) else None
             unit = PARTNER_MEASURES[measure].unit
+            volume_missing = trend_missing = None
+            if pd.isna(ch["current"]):
+                volume_missing = f"{no_data_for(w)}: scored 3; {hand_volume}"
+                trend_missing = f"{no_data_for(w)}: scored 3; {hand_trend}"
+            elif pd.isna(ch["previous"]) and variation in (None, "common_cause"):
+                # No comparison and no SPC signal: nothing measures the trend.
+                trend_missing = (f"{no_data_for(self.partners.partner_previous_window)}, so no "
+                                 f"change is measured: scored 3; {hand_trend}")
+            if unit != "count":
+                volume_missing = f"{measure} is a rate, not a volume: scored 3; {hand_volume}"
             return {"volume_count": vol if unit == "count" else np.nan, "unit": unit,
                     "direction": ("increase" if ch["difference"] > 0 else "decrease"
                                   if ch["difference"] < 0 else "no change"),
-                    "significance": ch["significance"], "variation_type": variation}
+                    "significance": ch["significance"], "variation_type": variation,
+                    "volume_missing": volume_missing, "trend_missing": trend_missing}
         c = self.ctx.counts_with_total
         c = c[c["crime_type"] == measure]
         t = compare_windows(c, self.ctx.params.current_window, self.ctx.params.previous_window,
@@ -192,31 +230,71 @@ class PriorityChapter:
                             alpha=self.ctx.params.thresholds.significance,
                             withhold_incomplete=True).iloc[0]
         series = c[(c["month"] >= w.start) & (c["month"] <= w.end)]
-        spc = spc_summary(xmr(series, value="count", date="month",
-                              improvement=self.ctx.params.improvement.get(measure, "decrease")))
+        have = set(self.ctx.counts["month"])
+        gap = [m for m in w.months if m not in have]
+        variation = None
+        # With months missing, an SPC reading needs the points SPC needs; a whole window
+        # is read as it always was.
+        n_points = int(series["count"].notna().sum())
+        if n_points and (not gap or n_points >= MIN_SPC_POINTS):
+            spc = spc_summary(xmr(series, value="count", date="month",
+                                  improvement=self.ctx.params.improvement.get(measure, "decrease")))
+            variation = spc["variation_type"].iloc[-1]
+        volume_missing = trend_missing = None
+        if gap:
+            volume_missing = (f"police.uk has no data for {_month_runs(gap)} ({len(gap)} of "
+                              f"the {w.n_months} months of {w.label}): scored 3; {hand_volume}")
+        if t["direction"] == NOT_COMPARED and variation in (None, "common_cause"):
+            cw, pw = self.ctx.params.current_window, self.ctx.params.previous_window
+            trend_missing = (f"police.uk has no data for some months of {pw.label} or "
+                             f"{cw.label}, so no change is measured: scored 3; {hand_trend}")
         return {"volume_count": float(series["count"].sum()), "unit": "count",
                 "direction": t["direction"], "significance": t["significance"],
-                "variation_type": spc["variation_type"].iloc[-1]}
+                "variation_type": variation,
+                "volume_missing": volume_missing, "trend_missing": trend_missing}
 
     @cached_property
     def priority_scores(self) -> pd.DataFrame:
-        """Volume, trend, perception and influence (1-5) per MoRiLE theme, with their basis."""
+        """Volume, trend, perception and influence (1-5) per MoRiLE theme, with their basis.
+
+        Each score is one of three kinds, and its basis column says which:
+
+        * **hand-set**: given in ``priorities.volume`` / ``priorities.trend`` (basis
+          "hand score"); always used when given;
+        * **measured** from the theme's measure (``priorities.measures``) over the
+          review window: volume is the quintile of the measured themes' counts
+          (:func:`~sa_lib.stats.priorities.volume_score`), trend comes from the change
+          against the 12 months before and the SPC chart
+          (:func:`~sa_lib.stats.priorities.trend_score`);
+        * **missing**: the measure cannot give the factor for this window, so it
+          scores the neutral 3 and the basis says why and where to give a hand score.
+
+        A factor is missing, rather than guessed from part of the data, when: the
+        measure is a rate (a rate is not a volume); the return has no value for the
+        whole review window (it ends early, or its annual or quarterly periods do not
+        fill a window that is not a calendar year); police.uk lacks months of the
+        review window (a part-window count is not comparable with the other themes'
+        whole-window counts); or there is no comparison with the year before and no
+        SPC signal (with at least ``MIN_SPC_POINTS`` months) to read a trend from.
+        3 is the midpoint of the 1-5 scale, so a missing factor neither lifts nor
+        sinks a theme against the others; it is still not evidence, which is why the
+        table note and the recommendation text name every missing score.  Volume
+        quintiles are taken among the themes whose volume was measured only, so a
+        theme with no count does not shift the others' scores.
+        """
         themes = self._check_themes()
         pr = self.ctx.params.priorities
         measured = {t: self._measure_change(t, pr.measures[t]) for t in themes if t in pr.measures}
         needs_vol = [t for t in measured if t not in pr.volume]
-        rates = [t for t in needs_vol if measured[t]["unit"] != "count"]
-        if rates:
-            raise OptionError(f"priorities.volume: {rates} use a rate "
-                              f"({[pr.measures[t] for t in rates]}), which is not a volume; "
-                              "give these themes a hand volume score")
-        vol = volume_score({t: measured[t]["volume_count"] for t in needs_vol}).set_index("theme") \
-            if needs_vol else pd.DataFrame(columns=["count", "volume"])
-        needs_trend = [t for t in measured if t not in pr.trend]
+        vol_ok = [t for t in needs_vol if measured[t]["volume_missing"] is None]
+        vol = volume_score({t: measured[t]["volume_count"] for t in vol_ok}).set_index("theme") \
+            if vol_ok else pd.DataFrame(columns=["count", "volume"])
+        needs_trend = [t for t in measured if t not in pr.trend
+                       and measured[t]["trend_missing"] is None]
         trend = pd.DataFrame(columns=["trend", "trend_basis"])
         if needs_trend:
-            # A comparison withheld for missing months counts as no change (trend 3 unless SPC
-            # says otherwise); the basis says so.
+            # A police.uk comparison withheld for missing months counts as no change when the
+            # SPC chart gives a signal (the signal decides the score); the basis says so.
             change = pd.DataFrame({
                 "category": needs_trend,
                 "direction": [measured[t]["direction"] if measured[t]["direction"] != NOT_COMPARED
@@ -234,20 +312,68 @@ class PriorityChapter:
                 .set_index("theme")
         rows = []
         for t in themes:
+            m = measured.get(t, {})
+            if t in pr.volume:
+                volume, volume_basis, volume_kind = pr.volume[t], "hand score", "hand-set"
+            elif m["volume_missing"] is not None:
+                volume, volume_basis, volume_kind = 3, str(m["volume_missing"]), "missing"
+            else:
+                volume, volume_kind = int(vol.loc[t, "volume"]), "measured"
+                volume_basis = self._volume_basis(float(vol.loc[t, "count"]))
+            if t in pr.trend:
+                trend_, trend_basis, trend_kind = pr.trend[t], "hand score", "hand-set"
+            elif m["trend_missing"] is not None:
+                trend_, trend_basis, trend_kind = 3, str(m["trend_missing"]), "missing"
+            else:
+                trend_, trend_kind = int(trend.loc[t, "trend"]), "measured"
+                trend_basis = str(trend.loc[t, "trend_basis"]) + (
+                    " (comparison withheld: months with no data)"
+                    if m.get("direction") == NOT_COMPARED else "")
             rows.append({
                 "theme": t,
                 "measure": pr.measures.get(t, ""),
-                "volume": pr.volume[t] if t in pr.volume else int(vol.loc[t, "volume"]),
-                "volume basis": "hand score" if t in pr.volume else
-                self._volume_basis(float(vol.loc[t, "count"])),
-                "trend": pr.trend[t] if t in pr.trend else int(trend.loc[t, "trend"]),
-                "trend basis": "hand score" if t in pr.trend else str(trend.loc[t, "trend_basis"])
-                + (" (comparison withheld: months with no data)"
-                   if measured.get(t, {}).get("direction") == NOT_COMPARED else ""),
+                "volume": volume,
+                "volume basis": volume_basis,
+                "trend": trend_,
+                "trend basis": trend_basis,
                 "perception": pr.perception[t],
                 "influence": pr.influence[t],
+                "_volume_kind": volume_kind,
+                "_trend_kind": trend_kind,
             })
-        return pd.DataFrame(rows)
+        out = pd.DataFrame(rows)
+        # Which scores are hand-set, measured or missing, for the note and the text.
+        out.attrs["score_kinds"] = {(r["theme"], f): r[f"_{f}_kind"] for r in rows
+                                    for f in ("volume", "trend")}
+        return out.drop(columns=["_volume_kind", "_trend_kind"])
+
+    def missing_scores(self) -> dict[str, list[str]]:
+        """Theme -> the factors (volume, trend) scored 3 because they could not be measured."""
+        out: dict[str, list[str]] = {}
+        for (theme, factor), kind in self.priority_scores.attrs["score_kinds"].items():
+            if kind == "missing":
+                out.setdefault(theme, []).append(factor)
+        return out
+
+    def missing_scores_sentence(self) -> str:
+        """Which volume and trend scores are hand-set, measured and missing ('' if none missing)."""
+        missing = self.missing_scores()
+        if not missing:
+            return ""
+        kinds = self.priority_scores.attrs["score_kinds"]
+
+        def named(kind: str) -> str:
+            factors: dict[str, list[str]] = {}
+            for (theme, factor), k in kinds.items():
+                if k == kind:
+                    factors.setdefault(theme, []).append(factor)
+            return join_words([f"{t} ({' and '.join(f)})" for t, f in factors.items()]) or "none"
+
+        return (f"Volume and trend scores that could not be measured for "
+                f"{self.ctx.params.review_window.label} were set to the neutral 3: "
+                f"{named('missing')}; give hand scores in priorities.volume or priorities.trend "
+                f"of the parameters file. Set by hand: {named('hand-set')}. "
+                f"Measured: {named('measured')}.")
 
     def _volume_basis(self, count: float) -> str:
         """The count behind a volume score; in the public build never a count below the threshold."""
@@ -273,6 +399,9 @@ class PriorityChapter:
         note = ("Each factor is scored 1-5. Volume: quintile of the themes' counts in the review "
                 "window; trend: from the change and the SPC chart of the theme's measure; "
                 "perception and influence: scores agreed by the partnership (parameters file).")
+        gaps = self.missing_scores_sentence()
+        if gaps:
+            note += " " + gaps
         return TableSpec(df, "priority_matrix",
                          "Priority matrix" + (f" (partner measures: {SYNTHETIC_LABEL})" if syn
                                               else ""),
@@ -343,6 +472,9 @@ class PriorityChapter:
                 + (f"; new: {_join([esc(t) for t in new])}" if new else "; none is new")
                 + (f"; no longer a priority: {_join([esc(t) for t in dropped])}" if dropped else "")
                 + ".")
+        gaps = self.missing_scores_sentence()
+        if gaps:
+            lines.append(f"*{esc(gaps)}*")
         if self.morile_synthetic and synthetic_note:
             lines.append(f"*{SYNTHETIC_NOTE} The MoRiLE scores behind this ranking are synthetic.*")
         return Markdown("\n\n".join(lines))

@@ -4,17 +4,25 @@ The action-plan return gives each indicator's yearly value and target (met /
 not met / no data, :func:`sa_lib.stats.targets.target_status`).  Indicators that the
 parameters file links to a monthly measure (``review.indicators``) also get SPC
 assurance against a monthly target (:func:`sa_lib.stats.review.review_priorities`).
+
+Missing inputs do not stop the report: with no action-plan return, or one with
+no row for the review year, the chapter says what is missing and how to add it
+(:attr:`ReviewChapter.review_notes`) and shows no table; an indicator of
+``review.indicators`` that the plan does not hold for the year is named in one
+sentence and left out.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 import pandas as pd
 from IPython.display import Markdown
 
 from sa_lib.data.measures import PARTNER_MEASURES
+from sa_lib.data.parameters import ReviewIndicator
 from sa_lib.errors import OptionError
 from sa_lib.periods import Window, rolling_window
 from sa_lib.report.chapters.common import (
@@ -52,17 +60,70 @@ class ReviewChapter:
         return rolling_window(w.end, w.n_months + 12)
 
     @property
+    def has_action_plan(self) -> bool:
+        """True when data.partner holds an action-plan return (``*action_plan.csv``)."""
+        return "action_plan" in self.ctx.partner_data
+
+    @property
     def action_plan(self) -> pd.DataFrame:
-        """The action-plan return (``action_plan`` kind) from the partner folder."""
-        if "action_plan" not in self.ctx.partner_data:
+        """The action-plan return (``action_plan`` kind) from the partner folder.
+
+        Raises
+        ------
+        OptionError
+            There is none (the chapter itself checks :attr:`has_action_plan` first).
+        """
+        if not self.has_action_plan:
             raise OptionError(f"data.partner ({self.ctx.params.data.partner}) has no action-plan "
                               "return ('*action_plan.csv'); chapter 4 needs one")
         return self.ctx.partner_data["action_plan"]
 
+    def _plan_name(self) -> str:
+        return Path(str(self.action_plan.attrs.get("source", "action_plan.csv"))).name
+
+    def _plan_for_year(self) -> pd.DataFrame:
+        """The plan's rows within the review year (``yyyy`` or ``yyyy-mm`` periods)."""
+        plan = self.action_plan
+        return plan[plan["period"].astype(str).str[:4] == self.review_period]
+
+    @cached_property
+    def review_notes(self) -> list[str]:
+        """What chapter 4 could not review and why, one sentence each (empty when all is there)."""
+        year = self.review_period
+        if not self.has_action_plan:
+            return [f"No action-plan return was found in data.partner "
+                    f"({self.ctx.params.data.partner}), so last year's priorities are not "
+                    "reviewed here. To add one, save the partnership's action plan in that folder "
+                    "as a CSV whose name ends in 'action_plan.csv', with the columns priority, "
+                    "indicator, period, value, target and direction (the template is "
+                    "data/templates/action_plan.csv; 'sa validate FILE --kind action_plan' checks "
+                    "it), then run the report again."]
+        in_year = self._plan_for_year()
+        if not len(in_year):
+            periods = sorted(set(self.action_plan["period"].astype(str)))
+            last = f" (its latest period is {periods[-1]})" if periods else ""
+            return [f"The action-plan return ({self._plan_name()}) has no row for {year}{last}, "
+                    f"so the {year} indicators are not reviewed; add each indicator's {year} "
+                    "value and target to it and run the report again."]
+        known = set(in_year["indicator"])
+        unknown = [i for i in self.ctx.params.review.indicators if i not in known]
+        if unknown:
+            return [f"review.indicators names {', '.join(repr(i) for i in unknown)}, which the "
+                    f"action-plan return ({self._plan_name()}) does not hold for {year}, so "
+                    f"{'it is' if len(unknown) == 1 else 'they are'} left out of the review."]
+        return []
+
+    def _indicators(self) -> dict[str, ReviewIndicator]:
+        """``review.indicators`` that the plan holds for the review year."""
+        if not self.has_action_plan:
+            return {}
+        known = set(self._plan_for_year()["indicator"])
+        return {i: s for i, s in self.ctx.params.review.indicators.items() if i in known}
+
     def _indicator_series(self) -> pd.DataFrame:
         frames = []
         w = self.review_spc_window
-        for indicator, spec in self.ctx.params.review.indicators.items():
+        for indicator, spec in self._indicators().items():
             if spec.measure in PARTNER_MEASURES:
                 m = monthly_measure(self.ctx.partner_observations, spec.measure, w)
                 month, value = m["month"], m["value"]
@@ -79,21 +140,20 @@ class ReviewChapter:
 
     @cached_property
     def review(self) -> pd.DataFrame:
-        """Every indicator's status for the review year and its SPC assurance."""
-        plan = self.action_plan
-        known = set(plan["indicator"])
-        unknown = [i for i in self.ctx.params.review.indicators if i not in known]
-        if unknown:
-            raise OptionError(f"review.indicators names {unknown}, which the action plan "
-                              f"({plan.attrs.get('source')}) does not hold; its indicators are "
-                              f"{sorted(known)}")
+        """Every indicator's status for the review year and its SPC assurance.
+
+        Empty when there is no action plan or it has no row for the review year
+        (:attr:`review_notes` says which).
+        """
+        if not self.has_action_plan or not len(self._plan_for_year()):
+            return pd.DataFrame()
         series = self._indicator_series()
-        targets = {i: s.monthly_target for i, s in self.ctx.params.review.indicators.items()}
-        return review_priorities(plan, self.review_period, series=series,
+        targets = {i: s.monthly_target for i, s in self._indicators().items()}
+        return review_priorities(self.action_plan, self.review_period, series=series,
                                  monthly_targets=targets or None)
 
     def _synthetic(self) -> bool:
-        return bool(self.action_plan.attrs.get("synthetic"))
+        return self.has_action_plan and bool(self.action_plan.attrs.get("synthetic"))
 
     def review_text(self) -> Markdown:
         """What happened to last year's priorities, in sentences."""
@@ -105,6 +165,9 @@ class ReviewChapter:
         if last:
             lines.append("Last year's priorities were " + ", ".join(markdown_escape(t) for t in last)
                          + ".")
+        lines += [f"*{markdown_escape(n)}*" for n in self.review_notes]
+        if r.empty:
+            return Markdown("\n\n".join(lines))
         lines.append(markdown_escape(review_sentence(r)))
         lines.append("\n".join(f"- {markdown_escape(s)}" for s in r["sentence"]))
         assessed = r[r["assurance"] != "not assessed"]
@@ -114,12 +177,20 @@ class ReviewChapter:
 
     def review_summary_text(self) -> str:
         """One sentence for the key findings."""
+        if self.review.empty:
+            why = ("there is no action-plan return" if not self.has_action_plan else
+                   f"the action-plan return has no row for {self.review_period}")
+            return markdown_escape(f"Last year's priorities are not reviewed: {why} "
+                                   "(chapter 4 says what to add).")
         return markdown_escape(review_sentence(self.review)) + (
             " (SYNTHETIC action-plan data.)" if self._synthetic() else "")
 
     def review_tables(self) -> list[TableSpec]:
-        """The indicators against their targets, with the SPC assurance result."""
+        """The indicators against their targets, with the SPC assurance result (none when
+        there is nothing to review: :attr:`review_notes` says why)."""
         r = self.review
+        if r.empty:
+            return []
         df = pd.DataFrame({
             "priority": r["priority"],
             "indicator": r["indicator"],
@@ -145,6 +216,8 @@ class ReviewChapter:
     def review_charts(self) -> list[tuple[str, Chart]]:
         """SPC charts with the monthly target for every assessed indicator."""
         r = self.review
+        if r.empty:
+            return []
         series = self._indicator_series()
         out = []
         label = f" ({SYNTHETIC_LABEL})" if self._synthetic() else ""

@@ -40,6 +40,7 @@ from sa_lib.report.charts import Chart, bar_chart, spc_chart
 from sa_lib.report.context import AssessmentContext
 from sa_lib.report.publish import file_slug as _slug
 from sa_lib.report.publish import markdown_escape
+from sa_lib.stats.assurance import MIN_SPC_POINTS
 from sa_lib.stats.change import compare_windows
 from sa_lib.stats.observations import measure_window_values
 from sa_lib.stats.repeat import repeat_definition, repeat_victim_rate
@@ -241,13 +242,17 @@ class ThemeChapter:
             cur = measure_window_values(obs, self.partners.partner_window, list(rates["measure"]))
             prev = measure_window_values(obs, self.partners.partner_previous_window, list(rates["measure"]))
             n = len(rates)
+            # A window the return does not fill has no cases or base (a part-window
+            # count would pass for the whole window's).
+            prev_n, cur_n = (prev["numerator"].where(prev["complete"]),
+                             cur["numerator"].where(cur["complete"]))
+            prev_d, cur_d = (prev["denominator"].where(prev["complete"]),
+                             cur["denominator"].where(cur["complete"]))
             df = pd.DataFrame({
                 "measure": np.repeat(rates["measure"].to_numpy(), 2),
                 "window": [pl, wl] * n,
-                "cases": _whole(pd.Series(np.column_stack(
-                    [prev["numerator"], cur["numerator"]]).ravel())),
-                "base": _whole(pd.Series(np.column_stack(
-                    [prev["denominator"], cur["denominator"]]).ravel())),
+                "cases": _whole(pd.Series(np.column_stack([prev_n, cur_n]).ravel())),
+                "base": _whole(pd.Series(np.column_stack([prev_d, cur_d]).ravel())),
                 "%": pd.Series(np.column_stack([prev["value"], cur["value"]]).ravel()).round(1),
                 "significance of the change": np.repeat(rates["significance"].to_numpy(), 2),
             })
@@ -262,7 +267,9 @@ class ThemeChapter:
                                               for m in rates["measure"]) +
                 f". Significance: two-proportion z-test. {note}".rstrip(),
                 sensitive=True))
-        if "Domestic abuse repeat rate" in t.partner_measures and "domestic_abuse" in self.ctx.partner_data:
+        if "Domestic abuse repeat rate" in t.partner_measures and "domestic_abuse" in self.ctx.partner_data \
+                and self.partners.measure_coverage(["Domestic abuse repeat rate"])["current_complete"].all():
+            # Not when the return ends early: the table would count part of the window as all of it.
             specs.append(self.repeat_victim_table())
         return specs
 
@@ -303,8 +310,16 @@ class ThemeChapter:
         lines = [f"- {markdown_escape(s)}" for s in ch["sentence"]]
         spc = self.partners.partner_spc_summary(t.partner_measures)
         for r in spc.itertuples():
-            lines.append(f"- {markdown_escape(r.measure)}: over {self.partners.partner_spc_window.label} the "
+            lines.append(f"- {markdown_escape(r.measure)}: over "
+                         f"{self.partners.spc_months(r.measure).label} the "
                          f"monthly series {variation_phrase(r.variation_type)}.")
+        for m, n in self.partners.spc_too_short(t.partner_measures).items():
+            lines.append(f"- {markdown_escape(m)}: {n} month{'s' if n != 1 else ''} with figures "
+                         f"in {self.partners.partner_spc_window.label}, fewer than the "
+                         f"{MIN_SPC_POINTS} an SPC chart needs, so it is not charted.")
+        gaps = self.partners.gap_sentences(t.partner_measures)
+        if gaps:
+            lines.insert(0, "\n\n".join(f"*{markdown_escape(g)}*" for g in gaps) + "\n")
         if bool(ch["synthetic"].any()):
             lines.insert(0, f"**{SYNTHETIC_NOTE}**\n")
         return Markdown("\n".join(lines))
@@ -324,8 +339,9 @@ class ThemeChapter:
                 spc = self.partners.partner_spc([m])
                 if len(spc):
                     w = self.partners.partner_spc_window
+                    shown = self.partners.spc_months(m)  # w, unless the return ends early
                     out.append((f"partner_{_slug(m)}_spc", self.partners.showing_counts(spc_chart(
-                        spc, f"{m}{label}, {w.label}", f"{unit} per month", caption=source),
+                        spc, f"{m}{label}, {shown.label}", f"{unit} per month", caption=source),
                         m, w)))
             else:
                 obs = self.ctx.partner_observations
