@@ -70,3 +70,12 @@ def test_published_csv_and_workbook_hold_no_formula(tmp_path: Path) -> None:
     assert cells and all(c.data_type != "f" for c in cells)
     values = {c.value for c in cells}
     assert "'=1+1" in values and f"'{FORMULAS[0]}" in values
+
+
+def test_a_table_with_no_columns_is_an_empty_sheet(tmp_path: Path) -> None:
+    """An empty table (no partner returns at all) must not stop the workbook."""
+    build = tmp_path / "official"
+    Publisher(build).table(pd.DataFrame(), "sources_partner", "Partner returns loaded")
+    _write_xlsx(build, OutputGate(tmp_path))
+    book = load_workbook(build / "tables.xlsx")
+    assert "sources_partner" in book.sheetnames

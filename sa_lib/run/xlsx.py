@@ -27,8 +27,16 @@ def _write_xlsx(build: Path, gate: OutputGate) -> None:
         for t, sheet in zip(tables, sheets, strict=True):
             # Text is never a formula (the CSVs already say so; kept here too, as the
             # workbook is what a reader clicks in).
-            spreadsheet_safe(pd.read_csv(t)).to_excel(xl, sheet_name=sheet, index=False)
+            spreadsheet_safe(_read_table(t)).to_excel(xl, sheet_name=sheet, index=False)
     _normalise_xlsx(build / "tables.xlsx", gate)
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    """A published table; one with no columns (nothing to show) is an empty sheet."""
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
 
 
 def _sheet_names(names: list[str], limit: int = 31) -> list[str]:
