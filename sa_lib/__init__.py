@@ -92,6 +92,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "sa_lib.stats.disclosure_audit": (
         "check_disclosure",
     ),
+    "sa_lib.stats.funnel_plot": (
+        "funnel",
+    ),
     "sa_lib.stats.morile": (
         "aggregate_morile", "morile_matrix", "rank_stability", "score_morile",
     ),

@@ -8,6 +8,7 @@ schemas) and each other, never :mod:`sa_lib.report` or :mod:`sa_lib.run`.
 ``change``         change between two windows, significance, and its sentence
 ``spc``            XmR and c charts with the NHS "Making Data Count" rules
 ``funnel``         rates, ranks and funnel-plot limits against every partnership
+``funnel_plot``    over-dispersed funnel plots as FunnelPlotR 0.6.0 computes them
 ``repeat``         repeat victimisation, repeat visits and repeat locations
 ``observations``   partner returns as tidy observations; window values
 ``morile``         MoRiLE scoring, aggregation, ranking and rank stability
