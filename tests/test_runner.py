@@ -164,18 +164,7 @@ def test_every_failed_notebook_is_named(tmp_path: Path, monkeypatch: pytest.Monk
 
     from papermill.exceptions import PapermillExecutionError
 
-    class NoKernels:
-        def __init__(self, size: int) -> None:
-            pass
-
-        def acquire(self) -> None:
-            return None
-
-        def release(self, km: object, healthy: bool) -> None:
-            pass
-
-        def close(self) -> None:
-            pass
+    from tests.test_recovery import _NoKernels as NoKernels
 
     def run(job: execute.NotebookJob, out_nb: Path, parameters: dict[str, str],
             km: object) -> None:
