@@ -56,7 +56,7 @@ from pathlib import Path
 
 from sa_lib.data.inputs import check_inputs
 from sa_lib.data.parameters import Parameters, load_parameters
-from sa_lib.errors import OutputError, ParameterError, SAError
+from sa_lib.errors import OutputError, SAError
 from sa_lib.output_gate import OutputGate
 from sa_lib.paths import NOTEBOOKS_DIR, OUTPUTS_DIR, PROJECT_ROOT
 from sa_lib.report.html import combined_report
@@ -233,9 +233,6 @@ def run_assessment(
     notebooks = notebook_jobs()
     if not notebooks:
         raise SAError(f"no numbered notebooks found in {NOTEBOOKS_DIR}")
-    if not params.area_slug:  # the report would land straight in the outputs root
-        raise ParameterError(f"{params.source}: area.name {params.area.name!r} has no letter or "
-                          "digit to name its outputs folder; expected a name such as 'Maidstone'")
     final = OUTPUTS_DIR / params.area_slug / params.period_slug
     area_dir = final.parent
     try:

@@ -47,6 +47,19 @@ def _proportion_p(n1: float, d1: float, n2: float, d2: float) -> float:
     return float(proportions_ztest([n2, n1], [d2, d1])[1])
 
 
+def counts_behind(observations: pd.DataFrame, measure: str, window: Window | None = None
+                  ) -> list[pd.Series]:
+    """The numerators and bases of a partner measure's rows (inside ``window``, or all).
+
+    A count measure's numerators are its counts (its bases are empty); a rate's
+    numerators and bases are the counts a reader could work back from the rate.
+    """
+    rows = observations[observations["measure"] == measure]
+    if window is not None:
+        rows = rows[(rows["start"] >= window.start) & (rows["end"] <= window.end)]
+    return [rows["numerator"], rows["denominator"]]
+
+
 @dataclass
 class PartnerMeasures:
     """The partner measures of one assessment: the review window against the 12 months before."""
@@ -190,11 +203,8 @@ class PartnerMeasures:
         Counts for a count measure; numerators and bases for a rate, which a reader
         could otherwise work back from the rate.
         """
-        obs = self.ctx.partner_observations
-        rows = obs[obs["measure"] == measure]
-        if window is not None:
-            rows = rows[(rows["start"] >= window.start) & (rows["end"] <= window.end)]
-        return showing_counts(chart, rows["numerator"], rows["denominator"])
+        return showing_counts(chart, *counts_behind(self.ctx.partner_observations, measure,
+                                                     window))
 
     def partner_spc_summary(self, measures: list[str]) -> pd.DataFrame:
         """SPC summary (last segment) of each monthly partner measure named."""

@@ -31,6 +31,7 @@ from sa_lib.report.chapters.common import (
     TableSpec,
     showing_counts,
 )
+from sa_lib.report.chapters.partners import counts_behind
 from sa_lib.report.charts import Chart, spc_chart
 from sa_lib.report.context import AssessmentContext
 from sa_lib.report.publish import file_slug as _slug
@@ -242,8 +243,5 @@ class ReviewChapter:
         spec = self.ctx.params.review.indicators.get(indicator)
         if spec is None or spec.measure not in PARTNER_MEASURES:
             return [series["value"]]  # a police.uk count
-        w = self.review_spc_window
-        obs = self.ctx.partner_observations
-        rows = obs[(obs["measure"] == spec.measure) & (obs["start"] >= w.start)
-                   & (obs["end"] <= w.end)]
-        return [rows["numerator"], rows["denominator"]]
+        return counts_behind(self.ctx.partner_observations, spec.measure,
+                             self.review_spc_window)
