@@ -111,12 +111,13 @@ class OutputGate:
 
     def refuse_links(self, folder: str | Path) -> None:
         """Raise :class:`OutputError` naming every link inside ``folder`` (and on the way to it)."""
-        links = self.links_below(folder) if os.path.isdir(self.check(folder)) else []
+        start = self.check(folder)
+        links = self.links_below(start) if os.path.isdir(start) else []
         if links:
             shown = "; ".join(f"{p} -> {os.readlink(p)}" for p in links[:5])
             more = f" and {len(links) - 5} more" if len(links) > 5 else ""
             raise OutputError(
-                f"{len(links)} symbolic link(s) inside {self.check(folder)}: {shown}{more}; a run "
+                f"{len(links)} symbolic link(s) inside {start}: {shown}{more}; a run "
                 "never writes or deletes through a link inside the outputs folder: remove them "
                 "(SA_OUTPUTS_DIR puts reports elsewhere); refused, nothing was touched")
 

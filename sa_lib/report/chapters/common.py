@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from sa_lib.data.parameters import TOTAL_CRIME, Parameters
@@ -181,8 +182,6 @@ def showing_counts(chart: Chart, *values: object) -> Chart:
     Pass every series of counts drawn or quoted: the plotted counts, or a rate's
     numerators and denominators.
     """
-    import numpy as np
-
     arrays = [np.asarray(pd.to_numeric(pd.Series(np.asarray(v, dtype=object).ravel()),
                                        errors="coerce"), dtype=float) for v in values]
     numbers = np.concatenate(arrays) if arrays else np.array([], dtype=float)
