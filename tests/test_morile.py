@@ -461,8 +461,11 @@ def test_aggregate_medians_inputs_then_recomputes(worked_scales) -> None:
     assert (row["frequency"], row["vulnerability"], row["likelihood"]) == (3, 1.0, 3)
     assert row["risk"] == 15
     assert row["organisational_position"] == 0.75
-    assert row["priority_score"] == 11.25  # recomputed from medians
-    assert row["median_scorer_priority_score"] == 18.75  # median of scorers' scores
+    # Default: the median of the scorers' own scores (9, 18.75, 45), never outside them.
+    assert row["priority_score"] == 18.75
+    assert row["median_scorer_priority_score"] == 18.75
+    assert row["answer_median_priority_score"] == 11.25  # 5 x 3 x 0.75 from the median answers
+    assert row["priority_method"] == "scorer" and not row["outside_scorer_range"]
     assert (row["min_priority_score"], row["max_priority_score"]) == (9.0, 45.0)
     assert row["priority_score_range"] == 36.0
     assert row["priority_score_iqr"] == pytest.approx(31.875 - 13.875)
@@ -474,6 +477,44 @@ def test_aggregate_medians_inputs_then_recomputes(worked_scales) -> None:
     assert row["rank"] == 1
     assert row["scales_label"] == ILLUSTRATIVE
     assert row["scales_version"] == "worked-example"
+
+
+def test_answer_median_can_score_above_every_scorer_and_is_flagged(worked_scales) -> None:
+    # Each scorer is high on two of harm, frequency and vulnerability and low on the third;
+    # the median answer is high on all three, so its product beats every scorer's own score.
+    freq, vuln = worked_scales.scale_for("frequency"), worked_scales.scale_for("vulnerability")
+    hi_f, lo_f, hi_v, lo_v = freq.labels[-1], freq.labels[0], vuln.labels[-1], vuln.labels[0]
+    scores = tidy({
+        "a": {"OCG": theme_scores(worked_scales, "Critical", frequency=hi_f, vulnerability=lo_v)},
+        "b": {"OCG": theme_scores(worked_scales, "Critical", frequency=lo_f, vulnerability=hi_v)},
+        "c": {"OCG": theme_scores(worked_scales, "Low", frequency=hi_f, vulnerability=hi_v)},
+    })
+    scored = score_morile(scores, worked_scales)
+    own = sorted(scored["priority_score"])
+    by_answer = aggregate_morile(scored, method="answer").iloc[0]
+    by_scorer = aggregate_morile(scored).iloc[0]
+    assert by_scorer["priority_score"] == statistics.median(own)
+    assert not by_scorer["outside_scorer_range"]
+    harm = worked_scales.scale_for(worked_scales.harm_dimensions[0]).values[
+        worked_scales.scale_for(worked_scales.harm_dimensions[0]).labels.index("Critical")]
+    n = len(worked_scales.harm_dimensions)
+    harm_total = harm * n if worked_scales.harm_combine == "sum" else harm
+    full = worked_scales.scale_for("organisational_position")
+    org = full.values[full.labels.index("Full")]
+    expected = harm_total * freq.values[-1] * vuln.values[-1] * org
+    assert by_answer["priority_score"] == pytest.approx(expected)
+    assert by_answer["answer_median_priority_score"] == pytest.approx(expected)
+    assert expected > own[-1]  # the case the issue describes: above every scorer
+    assert by_answer["outside_scorer_range"]
+    assert by_answer["priority_method"] == "answer"
+
+
+def test_aggregate_method_is_validated(worked_scales) -> None:
+    scored = score_morile(three_scorers(worked_scales), worked_scales)
+    with pytest.raises(OptionError, match="method must be 'scorer'"):
+        aggregate_morile(scored, method="mean")
+    with pytest.raises(OptionError, match="method must be 'scorer'"):
+        rank_stability(three_scorers(worked_scales), worked_scales, method="mean")
 
 
 def test_median_of_two_scorers_can_fall_between_points(worked_scales) -> None:
@@ -569,29 +610,39 @@ def test_rank_stability_flags_a_theme_one_step_from_a_tie(default_scales) -> Non
     assert (out["scales_label"] == ILLUSTRATIVE).all()
 
 
-def test_rank_stability_matches_aggregate_ranks(worked_scales) -> None:
+@pytest.mark.parametrize("method", ["scorer", "answer"])
+def test_rank_stability_matches_aggregate_ranks(worked_scales, method) -> None:
     scores = pd.concat([three_scorers(worked_scales), tidy({"a": WORKED_EXAMPLE})])
-    stab = rank_stability(scores, worked_scales)
-    agg = aggregate_morile(score_morile(scores, worked_scales))
+    stab = rank_stability(scores, worked_scales, method=method)
+    agg = aggregate_morile(score_morile(scores, worked_scales), method=method)
     assert stab["theme"].tolist() == agg["theme"].tolist()
     assert stab["rank"].tolist() == agg["rank"].tolist()
 
 
-def reference_stability(scores: pd.DataFrame, scales: MoRiLEScales) -> dict[str, tuple]:
+def reference_stability(scores: pd.DataFrame, scales: MoRiLEScales,
+                        method: str = "scorer") -> dict[str, tuple]:
     """Brute force, independent of sa_lib: move each score, recompute every rank."""
     table = {f: scales.scale_for(f) for f in scales.scored_fields}
     cells = {(r.scorer, r.theme, r.field): table[r.field].labels.index(r.value)
              for r in scores.itertuples() if r.field in table}
 
     def ranks(c: dict) -> dict[str, int]:
+        def product(points: dict) -> float:
+            dims = [points[d] for d in scales.harm_dimensions]
+            harm = sum(dims) if scales.harm_combine == "sum" else max(dims)
+            return harm * (points["frequency"] * points["vulnerability"]) \
+                * points["organisational_position"]
+
         score = {}
         for theme in {t for _, t, _ in c}:
-            med = {f: statistics.median(table[f].values[st] for (_, t, f2), st in c.items()
-                                        if t == theme and f2 == f) for f in table}
-            dims = [med[d] for d in scales.harm_dimensions]
-            harm = sum(dims) if scales.harm_combine == "sum" else max(dims)
-            score[theme] = round(harm * (med["frequency"] * med["vulnerability"])
-                                 * med["organisational_position"], 9)
+            if method == "answer":
+                med = {f: statistics.median(table[f].values[st] for (_, t, f2), st in c.items()
+                                            if t == theme and f2 == f) for f in table}
+                score[theme] = round(product(med), 9)
+            else:
+                own = [product({f: table[f].values[c[(r, theme, f)]] for f in table})
+                       for r in sorted({r for r, t, _ in c if t == theme})]
+                score[theme] = round(statistics.median(own), 9)
         return {t: 1 + sum(v > score[t] for v in score.values()) for t in score}
 
     base = ranks(cells)
@@ -624,10 +675,11 @@ def test_rank_stability_matches_brute_force(data) -> None:
             spec.setdefault(f"s{s}", {})[f"T{t}"] = {
                 f: data.draw(st.sampled_from(scales.scale_for(f).labels)) for f in scales.fields}
     scores = tidy(spec)
-    out = rank_stability(scores, scales)
+    method = data.draw(st.sampled_from(["scorer", "answer"]))
+    out = rank_stability(scores, scales, method=method)
     got = {r.theme: (r.rank, r.best_rank, r.worst_rank, r.n_perturbations, r.n_rank_changes)
            for r in out.itertuples()}
-    assert got == reference_stability(scores, scales)
+    assert got == reference_stability(scores, scales, method)
     assert out["stable"].tolist() == (out["n_rank_changes"] == 0).tolist()
 
 

@@ -16,7 +16,7 @@ from sa_lib.data.inputs import partner_returns, police_uk_records
 from sa_lib.data.parameters import Parameters
 from sa_lib.data.police_uk import monthly_counts
 from sa_lib.data.quality import data_quality
-from sa_lib.report.chapters.common import with_total
+from sa_lib.report.chapters.common import short_comparison_note, with_total
 from sa_lib.report.publish import Publisher
 from sa_lib.stats.observations import partner_observations
 
@@ -52,6 +52,15 @@ class AssessmentContext:
     def counts_with_total(self) -> pd.DataFrame:
         """Monthly counts plus the "Total crime (excluding ASB)" series (built once)."""
         return with_total(self.counts)
+
+    @cached_property
+    def short_comparison(self) -> str | None:
+        """Why the year-on-year comparison is shorter than the review window (None if it is not).
+
+        Said in chapter 2's first paragraph, the key findings and the basis of every
+        priority-matrix trend score built from the comparison.
+        """
+        return short_comparison_note(self.params, self.counts["month"].unique())
 
     @cached_property
     def quality(self) -> pd.DataFrame:

@@ -21,6 +21,9 @@ and checked by :mod:`sa_lib.data.morile_sheets`.
 
 from __future__ import annotations
 
+import warnings
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 
@@ -69,6 +72,19 @@ def _scales_of(frame: pd.DataFrame, scales: MoRiLEScales | None, what: str) -> M
     if not isinstance(scales, MoRiLEScales):
         raise OptionError(f"{what}: the scales were lost from the frame's attrs; pass scales=")
     return scales
+
+
+def _check_method(method: object) -> None:
+    if method not in ("scorer", "answer"):
+        raise OptionError(f"method must be 'scorer' (median of the scorers' own scores) or "
+                          f"'answer' (score of the median answers), got {method!r}")
+
+
+def _nanmedian(a: np.ndarray, axis: int) -> np.ndarray:
+    """``np.nanmedian`` without the warning for an all-NaN slice (NaN there)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(a, axis=axis)
 
 
 def _tag(frame: pd.DataFrame, scales: MoRiLEScales) -> pd.DataFrame:
@@ -152,18 +168,30 @@ def score_morile(scores: pd.DataFrame, scales: MoRiLEScales) -> pd.DataFrame:
     return _tag(out, scales)
 
 
-def aggregate_morile(scored: pd.DataFrame, scales: MoRiLEScales | None = None) -> pd.DataFrame:
+def aggregate_morile(scored: pd.DataFrame, scales: MoRiLEScales | None = None,
+                     method: Literal["scorer", "answer"] = "scorer") -> pd.DataFrame:
     """Combine several scorers into one row per theme, with their disagreement and a rank.
 
-    What is median'd, exactly: for each theme the **median across scorers of
-    each input field's points** (each harm dimension, frequency, vulnerability
-    multiplier, organisational-position multiplier) is taken, and the MoRiLE
-    arithmetic is recomputed from those medians (so ``harm`` is the sum/max of
-    the median dimensions, not the median of scorers' harm totals, and a median
-    may fall between two points, e.g. 6 for scores 4 and 8).  ``priority_score``
-    and ``rank`` use these recomputed values.  Separately,
-    ``median_scorer_priority_score`` is the median of the scorers' own
-    priority scores; with one scorer the two agree.
+    Two medians are computed for every theme:
+
+    * the **median of the scorers' own priority scores**
+      (``median_scorer_priority_score``): each scorer's answers are combined by
+      the MoRiLE arithmetic first, then the median is taken across scorers;
+    * the **priority score of the median answers**
+      (``answer_median_priority_score``): the median across scorers of each
+      input field's points (each harm dimension, frequency, vulnerability
+      multiplier, organisational-position multiplier), then the arithmetic.
+      Because the arithmetic multiplies, the product of medians can lie above
+      every scorer's own score (scorers high on different questions).
+
+    ``method`` chooses which one is ``priority_score`` and sets ``rank``.  The
+    default, ``"scorer"``, cannot score a theme above its highest or below its
+    lowest scorer; ``"answer"`` reproduces the per-question median of earlier
+    versions, and ``outside_scorer_range`` then flags themes it puts outside
+    their scorers' range so that a report can say so.  The field columns
+    (``harm``, ``likelihood``, ``risk``, the dimensions...) are always the
+    median answers: the profile of a typical scorer.  With one scorer every
+    figure agrees.
 
     Parameters
     ----------
@@ -171,6 +199,8 @@ def aggregate_morile(scored: pd.DataFrame, scales: MoRiLEScales | None = None) -
         The output of :func:`score_morile`.
     scales : MoRiLEScales, optional
         Defaults to the scales stored in ``scored.attrs`` by :func:`score_morile`.
+    method : {"scorer", "answer"}, default "scorer"
+        Which median ranks the themes (see above).
 
     Returns
     -------
@@ -179,8 +209,9 @@ def aggregate_morile(scored: pd.DataFrame, scales: MoRiLEScales | None = None) -
         priority; ties share the lower number, ``method="min"``, after rounding
         scores to 9 decimals), ``n_scorers``, the median of each harm dimension,
         ``harm``, ``frequency``, ``vulnerability``, ``likelihood``, ``risk``,
-        ``organisational_position``, ``priority_score``,
-        ``median_scorer_priority_score``, ``min_priority_score``,
+        ``organisational_position``, ``priority_score`` (by ``method``),
+        ``median_scorer_priority_score``, ``answer_median_priority_score``,
+        ``priority_method``, ``outside_scorer_range``, ``min_priority_score``,
         ``max_priority_score``, ``priority_score_range`` (max - min),
         ``priority_score_iqr`` (75th - 25th percentile, linear interpolation),
         ``wide_disagreement`` (True when scorers' labels for any field,
@@ -208,6 +239,7 @@ def aggregate_morile(scored: pd.DataFrame, scales: MoRiLEScales | None = None) -
     0   ASB   7.5          16.875                 11.25        Low
     """
     scales = _scales_of(scored, scales, "aggregate_morile")
+    _check_method(method)
     needed = ["scorer", "theme", *scales.scored_fields, "priority_score", CONFIDENCE_FIELD,
               *(f"{f}_label" for f in scales.scored_fields)]
     missing = [c for c in needed if c not in scored.columns]
@@ -224,8 +256,10 @@ def aggregate_morile(scored: pd.DataFrame, scales: MoRiLEScales | None = None) -
                            med["frequency"].to_numpy(float), med["vulnerability"].to_numpy(float),
                            med[ORG_FIELD].to_numpy(float), scales.harm_combine)
 
+    by_scorer = ps.median().to_numpy()
+    score = by_scorer if method == "scorer" else calc["priority_score"]
     out = pd.DataFrame({"theme": med.index.to_numpy()})
-    out["rank"] = _rank_desc(calc["priority_score"])
+    out["rank"] = _rank_desc(score)
     out["n_scorers"] = groups["scorer"].nunique().to_numpy()
     for d in scales.harm_dimensions:
         out[d] = med[d].to_numpy()
@@ -235,10 +269,15 @@ def aggregate_morile(scored: pd.DataFrame, scales: MoRiLEScales | None = None) -
     out["likelihood"] = calc["likelihood"]
     out["risk"] = calc["risk"]
     out[ORG_FIELD] = med[ORG_FIELD].to_numpy()
-    out["priority_score"] = calc["priority_score"]
-    out["median_scorer_priority_score"] = ps.median().to_numpy()
+    out["priority_score"] = score
+    out["median_scorer_priority_score"] = by_scorer
+    out["answer_median_priority_score"] = calc["priority_score"]
+    out["priority_method"] = method
     out["min_priority_score"] = ps.min().to_numpy()
     out["max_priority_score"] = ps.max().to_numpy()
+    key = np.round(score, _RANK_DECIMALS)
+    out["outside_scorer_range"] = ((key > np.round(out["max_priority_score"], _RANK_DECIMALS))
+                                   | (key < np.round(out["min_priority_score"], _RANK_DECIMALS)))
     out["priority_score_range"] = out["max_priority_score"] - out["min_priority_score"]
     out["priority_score_iqr"] = (ps.quantile(0.75) - ps.quantile(0.25)).to_numpy()
 
@@ -270,16 +309,17 @@ def aggregate_morile(scored: pd.DataFrame, scales: MoRiLEScales | None = None) -
     return _tag(out, scales)
 
 
-def rank_stability(scores: pd.DataFrame, scales: MoRiLEScales) -> pd.DataFrame:
+def rank_stability(scores: pd.DataFrame, scales: MoRiLEScales,
+                   method: Literal["scorer", "answer"] = "scorer") -> pd.DataFrame:
     """How far each theme's rank moves when any single score moves one step.
 
     Every score in the matrix (every scorer's every scored field of every
     theme) is moved one step down and one step up its scale, one at a time;
     moves off either end of the scale are skipped.  Confidence is not moved: it
     never changes a score.  After each move the themes are re-aggregated and
-    re-ranked exactly as :func:`aggregate_morile` does (median of each field
-    across scorers, arithmetic recomputed, rank 1 = highest, ties
-    ``method="min"``).  A move of one theme's score can change another theme's
+    re-ranked exactly as :func:`aggregate_morile` does with the same
+    ``method`` (median of the scorers' own scores, or the arithmetic on the
+    median answers; rank 1 = highest, ties share the better rank).  A move of one theme's score can change another theme's
     rank, so every theme is checked against every move.
 
     Parameters
@@ -287,6 +327,8 @@ def rank_stability(scores: pd.DataFrame, scales: MoRiLEScales) -> pd.DataFrame:
     scores : DataFrame
         Tidy scores, as for :func:`score_morile`.
     scales : MoRiLEScales
+    method : {"scorer", "answer"}, default "scorer"
+        As for :func:`aggregate_morile`.
 
     Returns
     -------
@@ -312,6 +354,7 @@ def rank_stability(scores: pd.DataFrame, scales: MoRiLEScales) -> pd.DataFrame:
     0  Robbery     1          1           1    True
     1      ASB     2          2           2    True
     """
+    _check_method(method)
     v = validate_morile_scores(scores, scales)
     if v.empty:
         raise OptionError("scores has no scores to rank")
@@ -331,10 +374,16 @@ def rank_stability(scores: pd.DataFrame, scales: MoRiLEScales) -> pd.DataFrame:
         table[i, : s.n_levels] = s.values
     n_dims = len(scales.harm_dimensions)
 
+    def combine(p: np.ndarray) -> np.ndarray:
+        return _combine_scores(p[..., :n_dims], p[..., n_dims], p[..., n_dims + 1],
+                               p[..., n_dims + 2], scales.harm_combine)["priority_score"]
+
     def priority(points: np.ndarray) -> np.ndarray:
-        med = np.nanmedian(points, axis=-2)  # across scorers
-        return _combine_scores(med[..., :n_dims], med[..., n_dims], med[..., n_dims + 1],
-                               med[..., n_dims + 2], scales.harm_combine)["priority_score"]
+        if method == "scorer":
+            # Each scorer's own score, then the median across scorers (a scorer who did
+            # not score a theme is NaN there and left out, as in aggregate_morile).
+            return _nanmedian(combine(points), axis=-1)
+        return combine(np.nanmedian(points, axis=-2))  # median answer per field
 
     base = np.round(priority(values), _RANK_DECIMALS)
     greater = (base[None, :] > base[:, None]).sum(axis=1)  # themes scoring above each theme

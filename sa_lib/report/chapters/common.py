@@ -7,6 +7,7 @@ quote the same sentences, through the functions here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +15,7 @@ import pandas as pd
 
 from sa_lib.data.parameters import TOTAL_CRIME, Parameters
 from sa_lib.errors import OptionError
-from sa_lib.periods import Window
+from sa_lib.periods import Window, month_window, previous_window
 from sa_lib.report.charts import Chart
 from sa_lib.stats.change import NOT_COMPARED
 
@@ -31,6 +32,8 @@ __all__ = [
     "with_total",
     "showing_counts",
     "no_data_for",
+    "month_runs",
+    "short_comparison_note",
     "join_words",
 ]
 
@@ -213,3 +216,53 @@ def join_words(items: list[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def month_runs(months: list[pd.Period]) -> str:
+    """Months as runs of consecutive months, e.g. ``Oct 24 – Dec 24 and Feb 25``.
+
+    Examples
+    --------
+    >>> month_runs([pd.Period(m, "M") for m in ("2024-10", "2024-11", "2024-12", "2025-02")])
+    'Oct 24 – Dec 24 and Feb 25'
+    """
+    runs: list[list[pd.Period]] = []
+    for m in sorted(months):
+        if runs and (m - runs[-1][-1]).n == 1:
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    return join_words([month_window(r[0], r[-1]).label for r in runs])
+
+
+def short_comparison_note(params: Parameters, months_with_data: Iterable[pd.Period]) -> str | None:
+    """Why the year-on-year comparison covers fewer months than the review window, or None.
+
+    A comparison shorter than the review window (set in the parameters file's
+    ``comparison`` section) is not a year-on-year change of the whole year: the
+    note says which months it covers, and which months of the review window or
+    of the 12 months before it have no police.uk data (the usual reason).
+
+    Examples
+    --------
+    >>> from sa_lib.data.parameters import load_parameters
+    >>> p = load_parameters("parameters/2025.yaml")
+    >>> months = list(pd.period_range("2024-01", "2024-04", freq="M")) + list(
+    ...     pd.period_range("2025-01", "2025-12", freq="M"))
+    >>> print(short_comparison_note(p, months))  # doctest: +NORMALIZE_WHITESPACE
+    The year-on-year comparison covers 4 months, Jan 25 – Apr 25 against Jan 24 – Apr 24,
+    not the whole 12-month review window (Jan 25 – Dec 25): police.uk has no data for
+    May 24 – Dec 24, so only the months held in both years are compared.
+    """
+    review, current = params.review_window, params.current_window
+    if current.n_months >= review.n_months:
+        return None
+    have = set(months_with_data)
+    wanted = [*previous_window(review).months, *review.months]
+    gap = [m for m in wanted if m not in have]
+    why = (f"police.uk has no data for {month_runs(gap)}, so only the months held in both "
+           "years are compared" if gap else
+           "the parameters file's comparison section sets these months")
+    return (f"The year-on-year comparison covers {current.n_months} months, {current.label} "
+            f"against {params.previous_window.label}, not the whole {review.n_months}-month "
+            f"review window ({review.label}): {why}.")

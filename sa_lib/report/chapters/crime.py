@@ -79,7 +79,7 @@ class CrimeChapter:
         """
         t = self.crime_change()
         cur, prev = self.ctx.params.current_window, self.ctx.params.previous_window
-        head = []
+        head = [markdown_escape(self.ctx.short_comparison)] if self.ctx.short_comparison else []
         flagged = self.ctx.quality[self.ctx.quality["check"] == "implausible_total"]
         bad = [m for m in flagged["month"] if cur.start <= m <= cur.end or prev.start <= m <= prev.end]
         if bad:

@@ -22,12 +22,12 @@ from sa_lib.data.measures import PARTNER_MEASURES
 from sa_lib.data.morile_scales import MoRiLEScales, load_morile_scales
 from sa_lib.data.morile_sheets import read_morile_sheets
 from sa_lib.errors import OptionError
-from sa_lib.periods import month_window
 from sa_lib.report.chapters.common import (
     SYNTHETIC_LABEL,
     SYNTHETIC_NOTE,
     TableSpec,
     join_words,
+    month_runs,
     no_data_for,
 )
 from sa_lib.report.chapters.partners import PartnerMeasures
@@ -50,23 +50,6 @@ __all__ = ["PriorityChapter"]
 
 
 _join = join_words
-
-
-def _month_runs(months: list[pd.Period]) -> str:
-    """Months as runs of consecutive months, e.g. ``Oct 24 – Dec 24 and Feb 25``.
-
-    Examples
-    --------
-    >>> _month_runs([pd.Period(m, "M") for m in ("2024-10", "2024-11", "2024-12", "2025-02")])
-    'Oct 24 – Dec 24 and Feb 25'
-    """
-    runs: list[list[pd.Period]] = []
-    for m in sorted(months):
-        if runs and (m - runs[-1][-1]).n == 1:
-            runs[-1].append(m)
-        else:
-            runs.append([m])
-    return join_words([month_window(r[0], r[-1]).label for r in runs])
 
 
 @dataclass
@@ -126,6 +109,7 @@ class PriorityChapter:
             "risk": r["risk"],
             "organisational position": r["organisational_position"],
             "priority score": r["priority_score"].round(1),
+            "score of the median answers": r["answer_median_priority_score"].round(1),
             "scorers": r["n_scorers"],
             "lowest scorer": r["min_priority_score"].round(1),
             "highest scorer": r["max_priority_score"].round(1),
@@ -135,9 +119,15 @@ class PriorityChapter:
                                               for b, w in zip(r["best_rank"], r["worst_rank"],
                                                               strict=True)],
         })
-        note = ("Each field is the median of the scorers' points; priority score = harm × "
-                "likelihood × organisational position. Rank range: the best and worst rank "
-                "the theme takes when any one scorer's answer moves one step up or down.")
+        note = ("Priority score: the median of the scorers' own priority scores (each = harm × "
+                "likelihood × organisational position), so it always lies between the lowest "
+                "and highest scorer; themes are ranked by it. Harm, likelihood, risk and "
+                "organisational position show the median answer to each question, the profile "
+                "of a typical scorer; their product (score of the median answers) is shown for "
+                "comparison but not used, because multiplying medians taken question by "
+                "question can score a theme above every scorer when scorers rate different "
+                "questions high. Rank range: the best and worst rank the theme takes when any "
+                "one scorer's answer moves one step up or down.")
         if self.morile_synthetic:
             note = SYNTHETIC_NOTE + " " + note
         return TableSpec(df, "morile", f"MoRiLE thematic assessment ({self._label()})", note)
@@ -149,7 +139,7 @@ class PriorityChapter:
         head = r.head(top)
         lines = [
             f"MoRiLE ranks {_join([markdown_escape(t) for t in head['theme']])} highest "
-            f"(priority scores {_join([f'{x:.1f}' for x in head['priority_score']])}).",
+            f"(priority scores, the median of the scorers' own: {_join([f'{x:.1f}' for x in head['priority_score']])}).",
         ]
         wide = r[r["wide_disagreement"]]
         if len(wide):
@@ -192,6 +182,14 @@ class PriorityChapter:
             raise OptionError(f"{self.ctx.params.source}: the MoRiLE themes {themes} and the priorities "
                               "section must match: " + "; ".join(problems))
         return themes
+
+    def _short_basis(self, measured: dict[str, object]) -> str:
+        """What a police.uk trend score built from a short comparison must say (else "")."""
+        if measured.get("source") != "police.uk" or not self.ctx.short_comparison:
+            return ""
+        cw, pw = self.ctx.params.current_window, self.ctx.params.previous_window
+        return (f" (from {cw.n_months} months only, {cw.label} against {pw.label}, not the "
+                f"whole review window; see chapter 2)")
 
     def _measure_change(self, theme: str, measure: str) -> dict[str, object]:
         """Volume (review window), direction, significance and SPC reading of a theme's measure.
@@ -242,13 +240,13 @@ class PriorityChapter:
             variation = spc["variation_type"].iloc[-1]
         volume_missing = trend_missing = None
         if gap:
-            volume_missing = (f"police.uk has no data for {_month_runs(gap)} ({len(gap)} of "
+            volume_missing = (f"police.uk has no data for {month_runs(gap)} ({len(gap)} of "
                               f"the {w.n_months} months of {w.label}): scored 3; {hand_volume}")
         if t["direction"] == NOT_COMPARED and variation in (None, "common_cause"):
             cw, pw = self.ctx.params.current_window, self.ctx.params.previous_window
             trend_missing = (f"police.uk has no data for some months of {pw.label} or "
                              f"{cw.label}, so no change is measured: scored 3; {hand_trend}")
-        return {"volume_count": float(series["count"].sum()), "unit": "count",
+        return {"volume_count": float(series["count"].sum()), "unit": "count", "source": "police.uk",
                 "direction": t["direction"], "significance": t["significance"],
                 "variation_type": variation,
                 "volume_missing": volume_missing, "trend_missing": trend_missing}
@@ -328,7 +326,7 @@ class PriorityChapter:
                 trend_, trend_kind = int(trend.loc[t, "trend"]), "measured"
                 trend_basis = str(trend.loc[t, "trend_basis"]) + (
                     " (comparison withheld: months with no data)"
-                    if m.get("direction") == NOT_COMPARED else "")
+                    if m.get("direction") == NOT_COMPARED else self._short_basis(m))
             rows.append({
                 "theme": t,
                 "measure": pr.measures.get(t, ""),

@@ -45,7 +45,10 @@ class SummaryChapter:
         total = ch[ch["category"] == TOTAL_CRIME].iloc[0]
         out = [f"**{esc(p.title)}, {esc(p.area.name)}** (review window {p.review_window.label}; "
                f"year-on-year comparison {p.current_window.label} against "
-               f"{p.previous_window.label}).", "### Crime and anti-social behaviour"]
+               f"{p.previous_window.label})."]
+        if self.ctx.short_comparison:
+            out.append(f"*{esc(self.ctx.short_comparison)}*")
+        out.append("### Crime and anti-social behaviour")
         bullets = [esc(with_significance(total))]
         sig = ch[(ch["category"] != TOTAL_CRIME) & (ch["significance"] == "statistically significant")]
         if "small_count" in sig:  # public build: no small count is quoted
