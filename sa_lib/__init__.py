@@ -105,6 +105,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "PRIORITY_FACTORS", "RECOMMENDATIONS", "priority_matrix", "recommend_priorities",
         "trend_score", "volume_score",
     ),
+    "sa_lib.stats.rounding": (
+        "format_number", "round_half_up",
+    ),
     "sa_lib.stats.repeat": (
         "flag_repeats", "repeat_definition", "repeat_victim_rate",
     ),

@@ -8,7 +8,6 @@ Numbers keep full precision; rounding happens only when text is written.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 import numpy as np
@@ -17,6 +16,7 @@ from scipy import stats
 
 from sa_lib.errors import OptionError
 from sa_lib.periods import Window, window_totals
+from sa_lib.stats.rounding import format_number
 
 __all__ = [
     "Change",
@@ -83,11 +83,6 @@ def pct_change(previous: float, current: float) -> Change:
     return Change(previous, current, diff, pct, direction)
 
 
-def _round_half_up(x: float, decimals: int) -> Decimal:
-    # Decimal(str(x)) rounds the number as written, so 22.35 -> 22.4 (not 22.3 by float error).
-    return Decimal(str(x)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-
-
 def format_count(x: float) -> str:
     """A count with thousands separators: ``3588 -> "3,588"`` (non-integers to 1 d.p.).
 
@@ -98,7 +93,7 @@ def format_count(x: float) -> str:
     """
     if float(x).is_integer():
         return f"{int(x):,}"
-    return f"{_round_half_up(x, 1):,}"
+    return format_number(x, 1)
 
 
 def format_pct(x: float, decimals: int = 1) -> str:
@@ -109,7 +104,7 @@ def format_pct(x: float, decimals: int = 1) -> str:
     >>> format_pct(22.34), format_pct(18.8219), format_pct(0.25)
     ('22.3%', '18.8%', '0.3%')
     """
-    return f"{_round_half_up(abs(x), decimals):,}%"
+    return f"{format_number(abs(x), decimals)}%"
 
 
 def change_significance(
