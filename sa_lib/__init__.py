@@ -105,7 +105,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "PRIORITY_FACTORS", "RECOMMENDATIONS", "priority_matrix", "recommend_priorities",
         "trend_score", "volume_score",
     ),
-    "sa_lib.stats.rounding": (
+    "sa_lib.rounding": (
         "format_number", "round_half_up",
     ),
     "sa_lib.stats.repeat": (

@@ -28,6 +28,7 @@ from sa_lib.data.parameters import load_parameters
 from sa_lib.errors import ParameterError
 from sa_lib.paths import DATA_DIR, PARAMETERS_DIR
 from sa_lib.report.publish import Publisher
+from sa_lib.rounding import round_half_up
 
 SYN = DATA_DIR / "synthetic"
 POLICE = DATA_DIR / "police_uk" / "maidstone"
@@ -311,10 +312,13 @@ def test_morile_table_rank_order(ctx) -> None:
     assert list(df["rank"]) == list(range(1, len(df) + 1))
     scores = list(df["priority score"])
     assert scores == sorted(scores, reverse=True)
-    # score = harm × likelihood × organisational position (note of the table)
-    np.testing.assert_allclose(df["priority score"],
-                               (df["harm"] * df["likelihood"] * df["organisational position"])
-                               .round(1), atol=1e-9)
+    # The score of the median answers = harm × likelihood × organisational position of the
+    # median answers (note of the table); the priority score lies within the scorers' range.
+    np.testing.assert_allclose(df["score of the median answers"],
+                               round_half_up(df["harm"] * df["likelihood"]
+                                             * df["organisational position"], 1), atol=1e-9)
+    assert (df["lowest scorer"] <= df["priority score"]).all()
+    assert (df["priority score"] <= df["highest scorer"]).all()
     sheets = pd.concat([pd.read_csv(p) for p in sorted(SYN.glob("synthetic_morile_scorer_*.csv"))])
     scorers = sheets.groupby("theme")["scorer"].nunique()
     assert set(df["theme"]) == set(scorers.index)

@@ -29,7 +29,8 @@ import pytest
 from sa_lib.paths import PROJECT_ROOT
 
 PACKAGE = "sa_lib"
-FOUNDATION = {"sa_lib.errors", "sa_lib.paths", "sa_lib.periods", "sa_lib.output_gate"}
+FOUNDATION = {"sa_lib.errors", "sa_lib.paths", "sa_lib.periods", "sa_lib.output_gate",
+              "sa_lib.rounding"}
 LAYERS = {"data": 1, "stats": 2, "report": 3, "run": 4}
 MAX_LINES = 700
 #: Calls that read or write files; none may appear in the stats layer.

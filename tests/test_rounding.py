@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sa_lib.errors import OptionError
+from sa_lib.rounding import format_number, round_half_up
 from sa_lib.stats.change import format_count, format_pct
-from sa_lib.stats.rounding import format_number, round_half_up
 
 # (value, decimals, half-up result) worked by hand; Python's round gives the second column.
 TIES = [

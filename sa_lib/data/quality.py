@@ -13,6 +13,7 @@ from scipy import stats
 from sa_lib.data.police_uk import monthly_counts
 from sa_lib.errors import OptionError
 from sa_lib.periods import Window
+from sa_lib.rounding import format_number
 
 __all__ = ["data_quality", "implausible_months", "QUALITY_COLUMNS", "DEFAULT_BOUNDS"]
 
@@ -198,7 +199,8 @@ def data_quality(
         word = "low" if r["ratio"] < 1 else "high"
         add("implausible_total", "warning", r["month"],
             f"{r['series']} in {r['month']:%b %Y} ({int(r['count']):,}) is implausibly {word}: "
-            f"{r['ratio']:.0%} of the neighbouring months' median ({r['expected']:,.0f}). "
+            f"{format_number(100 * r['ratio'], 0)}% of the neighbouring months' median "
+            f"({format_number(r['expected'], 0)}). "
             "Treat as a data problem (e.g. records missing at source), not a real change.",
             crime_type=r["series"], value=r["count"], expected=r["expected"])
     med = counts.groupby("crime_type")["count"].median()
@@ -209,7 +211,7 @@ def data_quality(
         word = "low" if r["ratio"] < 1 else "high"
         add("implausible_type", "warning", r["month"],
             f"{r['crime_type']} in {r['month']:%b %Y} ({int(r['count']):,}) is implausibly {word} "
-            f"next to neighbouring months (median {r['expected']:,.0f}).",
+            f"next to neighbouring months (median {format_number(r['expected'], 0)}).",
             crime_type=r["crime_type"], value=r["count"], expected=r["expected"])
 
     # Duplicate Crime IDs (ASB rows have none, so blanks are ignored)

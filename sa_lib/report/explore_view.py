@@ -32,6 +32,7 @@ from sa_lib.data.quality import DEFAULT_BOUNDS, implausible_months
 from sa_lib.errors import OptionError
 from sa_lib.periods import Window, previous_window, rolling_window
 from sa_lib.report.charts import Chart, spc_chart
+from sa_lib.rounding import format_number, round_half_up
 from sa_lib.stats.change import compare_windows, format_count
 from sa_lib.stats.spc import xmr
 
@@ -132,7 +133,7 @@ class ExploreView:
             _window_heading(cur, t["current_complete"].iloc[0]): t["current"],
             "difference": t["difference"],
             # No percentage of a small base (as in the sentences); rounded only for display.
-            "% change": t["pct_change"].where(~t["small_base"]).round(1),
+            "% change": round_half_up(t["pct_change"].where(~t["small_base"]), 1),
             "significance": t["significance"],
         })
         if not self.comparable:
@@ -176,7 +177,7 @@ def _window_heading(label: str, complete: bool) -> str:
 
 def _cell(v: object) -> str:
     if isinstance(v, float):
-        return "" if np.isnan(v) else f"{v:,.1f}"
+        return format_number(v, 1)
     if isinstance(v, int | np.integer):
         return f"{int(v):,}"
     return str(v)

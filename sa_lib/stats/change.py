@@ -16,7 +16,7 @@ from scipy import stats
 
 from sa_lib.errors import OptionError
 from sa_lib.periods import Window, window_totals
-from sa_lib.stats.rounding import format_number
+from sa_lib.rounding import format_number
 
 __all__ = [
     "Change",

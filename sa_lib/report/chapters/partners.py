@@ -30,6 +30,7 @@ from sa_lib.report.chapters.common import (
 )
 from sa_lib.report.charts import Chart
 from sa_lib.report.context import AssessmentContext
+from sa_lib.rounding import format_number
 from sa_lib.stats.assurance import MIN_SPC_POINTS
 from sa_lib.stats.change import SIGNIFICANT, change_sentence, change_significance
 from sa_lib.stats.observations import measure_window_values, monthly_measure
@@ -139,8 +140,9 @@ class PartnerMeasures:
         if unit == "percent":
             d = cur - prev
             way = "rose" if d > 0 else "fell" if d < 0 else "did not change"
-            by = f" by {abs(d):.1f} percentage points" if d != 0 else ""
-            return (f"{m}{syn} {way}{by}, from {prev:.1f}% in {pl} to {cur:.1f}% in {wl} "
+            by = f" by {format_number(abs(d))} percentage points" if d != 0 else ""
+            return (f"{m}{syn} {way}{by}, from {format_number(prev)}% in {pl} to "
+                    f"{format_number(cur)}% in {wl} "
                     f"({r.significance}).")  # type: ignore[attr-defined]
         s = change_sentence(m + syn, prev, cur, period=wl, comparison=pl,
                             unit=PARTNER_MEASURES[m].noun if m in PARTNER_MEASURES else "",

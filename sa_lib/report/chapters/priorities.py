@@ -34,6 +34,7 @@ from sa_lib.report.chapters.partners import PartnerMeasures
 from sa_lib.report.charts import Chart, morile_heatmap, priority_matrix_chart
 from sa_lib.report.context import AssessmentContext
 from sa_lib.report.publish import markdown_escape
+from sa_lib.rounding import format_number, round_half_up
 from sa_lib.stats.assurance import MIN_SPC_POINTS
 from sa_lib.stats.change import NOT_COMPARED, compare_windows
 from sa_lib.stats.morile import (
@@ -108,11 +109,11 @@ class PriorityChapter:
             "likelihood": r["likelihood"],
             "risk": r["risk"],
             "organisational position": r["organisational_position"],
-            "priority score": r["priority_score"].round(1),
-            "score of the median answers": r["answer_median_priority_score"].round(1),
+            "priority score": round_half_up(r["priority_score"], 1),
+            "score of the median answers": round_half_up(r["answer_median_priority_score"], 1),
             "scorers": r["n_scorers"],
-            "lowest scorer": r["min_priority_score"].round(1),
-            "highest scorer": r["max_priority_score"].round(1),
+            "lowest scorer": round_half_up(r["min_priority_score"], 1),
+            "highest scorer": round_half_up(r["max_priority_score"], 1),
             "wide disagreement on": r["wide_disagreement_fields"].fillna(""),
             "confidence": r["confidence"],
             "rank range (one-step changes)": [f"{int(b)}–{int(w)}" if b != w else f"{int(b)}"
@@ -139,7 +140,7 @@ class PriorityChapter:
         head = r.head(top)
         lines = [
             f"MoRiLE ranks {_join([markdown_escape(t) for t in head['theme']])} highest "
-            f"(priority scores, the median of the scorers' own: {_join([f'{x:.1f}' for x in head['priority_score']])}).",
+            f"(priority scores, the median of the scorers' own: {_join([format_number(x) for x in head['priority_score']])}).",
         ]
         wide = r[r["wide_disagreement"]]
         if len(wide):
@@ -379,7 +380,7 @@ class PriorityChapter:
         threshold = self.ctx.params.thresholds.disclosure
         if self.ctx.publish.is_public and 0 < count < threshold:
             return f"fewer than {threshold} in {window}"
-        return f"{count:,.0f} in {window}"
+        return f"{format_number(count, 0)} in {window}"
 
     @cached_property
     def priority_ranked(self) -> pd.DataFrame:

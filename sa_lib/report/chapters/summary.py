@@ -18,6 +18,7 @@ from sa_lib.report.chapters.review import ReviewChapter
 from sa_lib.report.chapters.themes import ThemeChapter
 from sa_lib.report.context import AssessmentContext
 from sa_lib.report.publish import markdown_escape
+from sa_lib.rounding import format_number
 
 __all__ = ["SummaryChapter"]
 
@@ -57,11 +58,13 @@ class SummaryChapter:
         downs = sig[sig["difference"] < 0].sort_values("difference")
         if len(ups):
             bullets.append("Statistically significant increases: " + "; ".join(
-                f"{esc(r.category)} ({r.previous:,.0f} → {r.current:,.0f})" for r in ups.itertuples())
+                f"{esc(r.category)} ({format_number(r.previous, 0)} → {format_number(r.current, 0)})"
+                for r in ups.itertuples())
                 + ".")
         if len(downs):
             bullets.append("Statistically significant decreases: " + "; ".join(
-                f"{esc(r.category)} ({r.previous:,.0f} → {r.current:,.0f})" for r in downs.itertuples())
+                f"{esc(r.category)} ({format_number(r.previous, 0)} → {format_number(r.current, 0)})"
+                for r in downs.itertuples())
                 + ".")
         spc = self.crime.type_spc_table()
         plain = spc["latest month"].str.startswith("shows only common-cause")
