@@ -23,6 +23,7 @@ from sa_lib.data.slugs import file_slug
 from sa_lib.errors import OptionError
 from sa_lib.output_gate import OutputGate
 from sa_lib.report.charts import Chart
+from sa_lib.rounding import format_number
 
 __all__ = ["Publisher", "AUDIENCES", "markdown_escape", "table_html", "file_slug",
            "disclosure_mask", "table_metadata"]
@@ -113,7 +114,7 @@ def _cell(x: object, decimals: int = 1) -> str:
     if isinstance(x, int | np.integer):
         return f"{int(x):,}"
     if isinstance(x, float | np.floating):
-        return f"{float(x):,.{decimals}f}"
+        return format_number(float(x), decimals)
     return str(x)
 
 
