@@ -114,6 +114,10 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "sa_lib.stats.review": (
         "review_priorities", "review_sentence", "review_summary",
     ),
+    "sa_lib.stats.seasonality": (
+        "SEASONAL_MIN_MONTHS", "has_seasonal_history", "mark_seasonal", "seasonal_months",
+        "seasonal_phrase", "seasonal_profile", "seasonality_test",
+    ),
     "sa_lib.stats.suppression": (
         "apply_suppression", "suppress", "suppression_mask",
     ),
@@ -131,6 +135,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "sa_lib.report.charts": (
         "SPC_COLOURS", "Chart", "spc_chart",
+        "seasonal_chart",
     ),
     "sa_lib.report.context": (
         "AssessmentContext",

@@ -22,6 +22,7 @@ from sa_lib.report.chapters.crime import CrimeChapter
 from sa_lib.report.chapters.partners import PartnerMeasures
 from sa_lib.report.chapters.priorities import PriorityChapter
 from sa_lib.report.chapters.review import ReviewChapter
+from sa_lib.report.chapters.seasonal import SeasonalChapter
 from sa_lib.report.chapters.sources import SourcesChapter
 from sa_lib.report.chapters.summary import SummaryChapter
 from sa_lib.report.chapters.themes import ThemeChapter
@@ -46,6 +47,7 @@ class Assessment:
     ``summary``               06 key findings
     ========================  ===============================================
 
+    ``seasonal`` holds chapter 2's seasonal charts (built on ``crime``);
     ``partners`` holds the partner measures that chapters 3 and 5 both use;
     ``params``, ``publish`` and the loaded inputs are on ``context``.
     """
@@ -58,6 +60,7 @@ class Assessment:
     review: ReviewChapter = field(init=False)
     priorities: PriorityChapter = field(init=False)
     summary: SummaryChapter = field(init=False)
+    seasonal: SeasonalChapter = field(init=False)
 
     def __post_init__(self) -> None:
         ctx = self.context
@@ -68,6 +71,7 @@ class Assessment:
         self.review = ReviewChapter(ctx)
         self.priorities = PriorityChapter(ctx, self.partners)
         self.summary = SummaryChapter(ctx, self.crime, self.themes, self.review, self.priorities)
+        self.seasonal = SeasonalChapter(ctx, self.crime)
 
     @property
     def params(self) -> Parameters:

@@ -5,6 +5,7 @@ module          class                      notebook
 ==============  =========================  =======================================
 ``sources``     ``SourcesChapter``         01 data quality and sources
 ``crime``       ``CrimeChapter``           02 total recorded crime
+``seasonal``    ``SeasonalChapter``        02 total recorded crime (seasonal charts)
 ``themes``      ``ThemeChapter``           03 themes
 ``review``      ``ReviewChapter``          04 review of last year's priorities
 ``priorities``  ``PriorityChapter``        05 prioritisation
