@@ -7,7 +7,9 @@
 
 Caveats carried into the report (see ``data/README.md``): combined CSPs
 (e.g. Dartford and Gravesham) cover several local authorities, so their
-population is the sum of their districts'; 2012-2020 estimates are the
+population is the sum of their districts'; partnerships that are former districts
+of a reorganised council get a share of its estimate
+(:mod:`sa_lib.data.csp_population`); 2012-2020 estimates are the
 original, pre-Census-2021 series, so rates across 2020/21 have a step; later
 Home Office CSP releases record several Kent districts under "Unassigned Kent"
 from 2024, so any Kent CSP series from 2024 must be checked for that break.
