@@ -136,7 +136,7 @@ def csp_populations(
     >>> int(round(p["population"].sum()))  # Buckinghamshire's mid-2024 estimate, once
     578772
     >>> p["population_basis"].iloc[0]
-    "Aylesbury Vale: 34.5% of Buckinghamshire's mid-2024 estimate (its share of the 2011 Census population)"
+    "Aylesbury Vale's share of Buckinghamshire's mid-2024 estimate (34.5%, by the 2011 Census population)"
     """
     former = load_former_districts() if former is None else former
     for name, frame, cols in (("csps", csps, ["csp_code", "csp_name", "la_code"]),
@@ -165,9 +165,12 @@ def csp_populations(
         district = la.startswith(_DISTRICT_PREFIXES)
         listed = members.get(code, [])
         if district:
-            council = geo.current(la)
-            inside = [m for m in listed if geo.current(m) == council]
-            listed = inside or [la]
+            # Keep the lookup's districts that lie inside the council the table names (the
+            # 2017 Dorset CSP listed Christchurch, now in BCP); none fit: the council itself.
+            within = set(geo.pieces(la))
+            if within:
+                listed = [m for m in listed if geo.pieces(m) and set(geo.pieces(m)) <= within]
+            listed = listed or [la]
         pieces = sorted({p for m in listed for p in geo.pieces(m)})
         if not listed:
             reasons[code] = "not in the partnership lookup, and the table names no district"
@@ -200,9 +203,9 @@ def csp_populations(
             if share == 1.0:
                 whole.append(names.get(council, council))
             else:
-                split.append(f"{_and(sorted(names.get(p, p) for p in held))}: {share:.1%} of "
-                             f"{names.get(council, council)}'s mid-{used} estimate (its share "
-                             f"of the {basis})")
+                split.append(f"{_and(sorted(names.get(p, p) for p in held))}'s share of "
+                             f"{names.get(council, council)}'s mid-{used} estimate "
+                             f"({share:.1%}, by the {basis})")
         words = ([f"mid-{used} estimate for {whole[0]}"] if len(whole) == 1 else
                  [f"sum of the mid-{used} estimates for {_and(sorted(whole))}"] if whole else [])
         pops.append(total)
@@ -265,17 +268,25 @@ class _Geography:
         return code
 
     def pieces(self, code: str) -> list[str]:
-        """The smallest former districts inside ``code`` that lie in a council with an estimate.
+        """The smallest areas of the estimate year that make up ``code``, each with a home.
 
-        A council that was never reorganised is its own single piece; a code with no
-        estimate and no known successor has none.
+        A council that was never reorganised is its own single piece; a council formed
+        from former districts has one piece per former district; a former district of a
+        council with an estimate is itself (or its own former districts); a council not
+        yet formed in the estimate year is made of its predecessors' pieces.  A code with
+        no estimate, no known successor and no predecessor has none.
         """
-        if self.current(code) not in self.est.index:
-            return []
+        if code in self.est.index:
+            before = [b for b in self.predecessors.get(code, []) if b not in self.est.index]
+            return sorted(p for b in before for p in self._down(b)) if before else [code]
+        if self.current(code) in self.est.index:
+            return sorted(self._down(code))
+        return sorted(p for b in self.predecessors.get(code, []) for p in self.pieces(b))
+
+    def _down(self, code: str) -> list[str]:
+        """The former districts with no predecessor inside ``code`` (itself if none)."""
         before = self.predecessors.get(code, [])
-        if not before:
-            return [code]
-        return sorted(p for b in before for p in self.pieces(b))
+        return [p for b in before for p in self._down(b)] if before else [code]
 
     def share(self, council: str, held: list[str]) -> tuple[float, str]:
         """The share of ``council``'s population in the pieces ``held``, and its basis.

@@ -252,9 +252,8 @@ class CrimeChapter:
         a = r.attrs
         fa = a["funnel"]
         year = int(a["population_year"])
-        mid = f"mid-{year}" + (f", the latest estimate published (the table's year would "
-                               f"use mid-{a['requested_year']})"
-                               if year != a["requested_year"] else "")
+        latest = ("" if year == a["requested_year"] else
+                  f", the latest published; the table's year would use mid-{a['requested_year']}")
         esc = markdown_escape
         overall = float(a["overall_rate"])
         out = [f"In the Home Office table ({esc(a['period'])}),"]
@@ -267,14 +266,15 @@ class CrimeChapter:
             name = esc(me["csp_name"])
             if pd.isna(me["rate_per_1000"]):
                 out.append(f"{name} recorded {format_count(int(me['offences']))} crimes "
-                           f"(excluding fraud), but has no {mid} population, so no rate.")
+                           f"(excluding fraud), but has no mid-{year} population{latest}, "
+                           "so no rate.")
             else:
                 basis = str(me["population_basis"])
                 own = basis == f"mid-{year} estimate for {me['csp_name']}"
                 out.append(
                     f"{name} recorded {format_count(int(me['offences']))} crimes (excluding "
-                    f"fraud), {_one_dp(me['rate_per_1000'])} per 1,000 residents ({mid} "
-                    f"population{'' if own else ': ' + esc(basis)}). That is the "
+                    f"fraud), {_one_dp(me['rate_per_1000'])} per 1,000 residents (mid-{year} "
+                    f"population{'' if own else ': ' + esc(basis)}{latest}). That is the "
                     f"{_ordinal(int(me['rank']))} highest rate of {int(me['n_ranked'])} "
                     "partnerships in England and Wales.")
         out.append(
