@@ -38,6 +38,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "Window", "calendar_year", "financial_year", "missing_months", "month_window",
         "previous_window", "rolling_window", "window_totals", "year_to_date",
     ),
+    "sa_lib.data.csp_population": (
+        "csp_populations", "load_former_districts",
+    ),
     "sa_lib.data.extracts": (
         "explore_areas", "explore_records",
     ),
@@ -91,6 +94,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "sa_lib.stats.disclosure_audit": (
         "check_disclosure",
+    ),
+    "sa_lib.stats.funnel": (
+        "rate_funnel",
     ),
     "sa_lib.stats.funnel_plot": (
         "funnel",

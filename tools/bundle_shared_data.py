@@ -18,6 +18,59 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 OUT = ROOT / "data"
+# Local authority districts abolished in the April 2019, 2020, 2021 and 2023 reorganisations
+# of England, and the council that replaced each: ONS Code History Database (the "changes"
+# of each year's LAD codes), as made by the Bournemouth, Dorset and Poole (Structural Changes)
+# Order 2018, the Suffolk (Local Government Changes) Order 2018, the Somerset West and Taunton
+# (Local Government Changes) Order 2018, the Buckinghamshire (Structural Changes) Order 2019,
+# the Northamptonshire (Structural Changes) Order 2020, and the Cumbria, North Yorkshire and
+# Somerset (Structural Changes) Orders 2022.  (code, name, successor code, successor name,
+# date abolished.)  Somerset West and Taunton is itself a former district (2019-2023).
+FORMER_DISTRICTS = (
+    ("E06000028", "Bournemouth", "E06000058", "Bournemouth, Christchurch and Poole", "2019-04-01"),
+    ("E07000048", "Christchurch", "E06000058", "Bournemouth, Christchurch and Poole",
+     "2019-04-01"),
+    ("E06000029", "Poole", "E06000058", "Bournemouth, Christchurch and Poole", "2019-04-01"),
+    ("E07000049", "East Dorset", "E06000059", "Dorset", "2019-04-01"),
+    ("E07000050", "North Dorset", "E06000059", "Dorset", "2019-04-01"),
+    ("E07000051", "Purbeck", "E06000059", "Dorset", "2019-04-01"),
+    ("E07000052", "West Dorset", "E06000059", "Dorset", "2019-04-01"),
+    ("E07000053", "Weymouth and Portland", "E06000059", "Dorset", "2019-04-01"),
+    ("E07000205", "Suffolk Coastal", "E07000244", "East Suffolk", "2019-04-01"),
+    ("E07000206", "Waveney", "E07000244", "East Suffolk", "2019-04-01"),
+    ("E07000201", "Forest Heath", "E07000245", "West Suffolk", "2019-04-01"),
+    ("E07000204", "St Edmundsbury", "E07000245", "West Suffolk", "2019-04-01"),
+    ("E07000190", "Taunton Deane", "E07000246", "Somerset West and Taunton", "2019-04-01"),
+    ("E07000191", "West Somerset", "E07000246", "Somerset West and Taunton", "2019-04-01"),
+    ("E07000004", "Aylesbury Vale", "E06000060", "Buckinghamshire", "2020-04-01"),
+    ("E07000005", "Chiltern", "E06000060", "Buckinghamshire", "2020-04-01"),
+    ("E07000006", "South Bucks", "E06000060", "Buckinghamshire", "2020-04-01"),
+    ("E07000007", "Wycombe", "E06000060", "Buckinghamshire", "2020-04-01"),
+    ("E07000150", "Corby", "E06000061", "North Northamptonshire", "2021-04-01"),
+    ("E07000152", "East Northamptonshire", "E06000061", "North Northamptonshire", "2021-04-01"),
+    ("E07000153", "Kettering", "E06000061", "North Northamptonshire", "2021-04-01"),
+    ("E07000156", "Wellingborough", "E06000061", "North Northamptonshire", "2021-04-01"),
+    ("E07000151", "Daventry", "E06000062", "West Northamptonshire", "2021-04-01"),
+    ("E07000154", "Northampton", "E06000062", "West Northamptonshire", "2021-04-01"),
+    ("E07000155", "South Northamptonshire", "E06000062", "West Northamptonshire", "2021-04-01"),
+    ("E07000026", "Allerdale", "E06000063", "Cumberland", "2023-04-01"),
+    ("E07000028", "Carlisle", "E06000063", "Cumberland", "2023-04-01"),
+    ("E07000029", "Copeland", "E06000063", "Cumberland", "2023-04-01"),
+    ("E07000027", "Barrow-in-Furness", "E06000064", "Westmorland and Furness", "2023-04-01"),
+    ("E07000030", "Eden", "E06000064", "Westmorland and Furness", "2023-04-01"),
+    ("E07000031", "South Lakeland", "E06000064", "Westmorland and Furness", "2023-04-01"),
+    ("E07000163", "Craven", "E06000065", "North Yorkshire", "2023-04-01"),
+    ("E07000164", "Hambleton", "E06000065", "North Yorkshire", "2023-04-01"),
+    ("E07000165", "Harrogate", "E06000065", "North Yorkshire", "2023-04-01"),
+    ("E07000166", "Richmondshire", "E06000065", "North Yorkshire", "2023-04-01"),
+    ("E07000167", "Ryedale", "E06000065", "North Yorkshire", "2023-04-01"),
+    ("E07000168", "Scarborough", "E06000065", "North Yorkshire", "2023-04-01"),
+    ("E07000169", "Selby", "E06000065", "North Yorkshire", "2023-04-01"),
+    ("E07000187", "Mendip", "E06000066", "Somerset", "2023-04-01"),
+    ("E07000188", "Sedgemoor", "E06000066", "Somerset", "2023-04-01"),
+    ("E07000189", "South Somerset", "E06000066", "Somerset", "2023-04-01"),
+    ("E07000246", "Somerset West and Taunton", "E06000066", "Somerset", "2023-04-01"),
+)
 KENT_DISTRICTS = ("Ashford", "Canterbury", "Dartford", "Dover", "Folkestone", "Shepway",
                   "Gravesham", "Maidstone", "Medway", "Sevenoaks", "Swale", "Thanet",
                   "Tonbridge", "Tunbridge")
@@ -80,7 +133,37 @@ def main() -> int:
     # 5. ONS Table C2 (recorded crime by CSP), unmodified
     shutil.copy(SHARED / "home_office" / "ons" / "policeforceareatablesyejune25final_TableC2_csp.csv",
                 OUT / "home_office" / "policeforceareatablesyejune25final_TableC2_csp.csv")
+    # 6. Former districts (abolished 2019-2023) with their 2011 Census usual residents,
+    #    summed from the LSOA table (a district formed after 2011 sums its predecessors').
+    write_former_districts(police / "population" / "census_2011_population_hh.csv",
+                           OUT / "lookups" / "former_districts_2019_2023.csv")
     return 0
+
+
+def write_former_districts(census: Path, out: Path) -> None:
+    """Write FORMER_DISTRICTS with each district's 2011 Census usual residents."""
+    residents: dict[str, int] = {}
+    with census.open(newline="", encoding="utf-8-sig") as fh:
+        rows = csv.reader(fh)
+        header = next(rows)
+        la, persons = header.index("Local authority code"), header.index("Persons")
+        for r in rows:
+            if r and r[la]:
+                residents[r[la]] = residents.get(r[la], 0) + int(r[persons].replace(",", ""))
+
+    def census_2011(code: str) -> int:
+        if code in residents:
+            return residents[code]
+        parts = [row[0] for row in FORMER_DISTRICTS if row[2] == code]
+        if not parts:
+            raise SystemExit(f"{code}: not in {census.name} and no predecessor listed")
+        return sum(census_2011(c) for c in parts)
+
+    with out.open("w", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["code", "name", "successor_code", "successor_name", "abolished",
+                    "census_2011_residents"])
+        w.writerows([*row, census_2011(row[0])] for row in FORMER_DISTRICTS)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ never :mod:`sa_lib.stats`, :mod:`sa_lib.report` or :mod:`sa_lib.run`.
 ``extracts``              records by partnership for the interactive explorer
 ``geography``             LSOA -> local authority -> CSP -> force lookups
 ``home_office``           recorded crime by CSP and mid-year population
+``csp_population``        each CSP's population once (former districts split by population)
 ``partner_schema``        one template (schema) per kind of partner return
 ``partner_values``        parsing partner cells: dates, months, numbers, flags ...
 ``partner``               validating and reading a partner return; pseudonyms

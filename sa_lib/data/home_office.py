@@ -7,7 +7,9 @@
 
 Caveats carried into the report (see ``data/README.md``): combined CSPs
 (e.g. Dartford and Gravesham) cover several local authorities, so their
-population is the sum of their districts'; 2012-2020 estimates are the
+population is the sum of their districts'; partnerships that are former districts
+of a reorganised council get a share of its estimate
+(:mod:`sa_lib.data.csp_population`); 2012-2020 estimates are the
 original, pre-Census-2021 series, so rates across 2020/21 have a step; later
 Home Office CSP releases record several Kent districts under "Unassigned Kent"
 from 2024, so any Kent CSP series from 2024 must be checked for that break.
@@ -343,17 +345,25 @@ def csp_rates(
     year: int = 2024,
     population: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Offences per 1,000 residents for every CSP, with its rank.
+    """Offences per 1,000 residents for every CSP, with its rank and the overall rate.
 
-    Combined CSPs take the sum of their districts' populations (through the
-    bundled LAD -> CSP lookup); CSPs whose districts have no estimate for
-    ``year`` (the former Cumbria districts after 2023) get no rate and no rank.
+    Every partnership gets its own population once (:func:`sa_lib.data.csp_population.
+    csp_populations`): a district's estimate, the sum of a combined partnership's
+    districts, or, for partnerships that are former districts of a reorganised council
+    (Buckinghamshire, the Northamptonshires, Cumberland...), the council's estimate split
+    in proportion to the former districts' populations.  The overall rate is the table's
+    partnership total (every CSP row) over the population of England and Wales.
+    ``year`` falls back to the latest earlier estimate when it is not yet published.
 
     Returns
     -------
     DataFrame
         ``csp_code, csp_name, pfa_name, offences, population, population_year,
-        rate_per_1000, rank`` (1 = highest rate among ranked CSPs) and ``n_ranked``.
+        rate_per_1000, rank`` (1 = highest rate among ranked CSPs), ``n_ranked`` and
+        ``population_basis`` (how the population was made).  ``attrs``:
+        ``overall_rate`` (per 1,000), ``partnership_total``,
+        ``england_wales_population``, ``population_year``, ``unassigned`` (pieces of
+        population in no partnership) and ``no_population`` (partnerships without one).
 
     Examples
     --------
@@ -361,27 +371,30 @@ def csp_rates(
     >>> m = r[r.csp_code == "E22000142"].iloc[0]
     >>> round(float(m.rate_per_1000), 2), int(m.population)
     (78.14, 187767)
+    >>> round(r.attrs["overall_rate"], 2), int(r.attrs["partnership_total"])
+    (82.56, 5102703)
     """
+    from sa_lib.data.csp_population import csp_populations
+
     crime = crime if crime is not None else read_csp_recorded_crime()
     if offence_group not in set(crime["offence_group"]):
         raise OptionError(f"offence_group {offence_group!r} not in the table; choose from "
                           f"{sorted(set(crime['offence_group']))}")
     pop = population if population is not None else read_population()
     c = crime[(crime["row_type"] == "csp") & (crime["offence_group"] == offence_group)].copy()
-    lk = load_csp_lookup()
-    lads = lk.groupby("csp_code")["lad_code"].apply(list)
-    # A CSP that is one district names that district's code; only combined CSPs
-    # ("Combined Local Authorities") need the LAD -> CSP lookup for their members.
-    members = [[la] if la.startswith(("E0", "W0")) else lads.get(code, [])
-               for code, la in zip(c["csp_code"], c["la_code"], strict=True)]
-    year_pop = pop[pop["year"] == year].set_index("area_code")["population"]
-    c["population"] = [
-        int(year_pop.reindex(m).sum()) if m and year_pop.reindex(m).notna().all() else np.nan
-        for m in members
-    ]
-    c["population_year"] = year
+    p = csp_populations(c, pop, year, load_csp_lookup())
+    c["population"] = p["population"].to_numpy()
+    c["population_basis"] = p["population_basis"].to_numpy()
+    c["population_year"] = p.attrs["population_year"]
     c["rate_per_1000"] = c["offences"].astype(float) / c["population"] * 1000
     c["rank"] = c["rate_per_1000"].rank(ascending=False, method="min").astype("Int64")
     c["n_ranked"] = int(c["rate_per_1000"].notna().sum())
-    return c[["csp_code", "csp_name", "pfa_name", "offences", "population", "population_year",
-              "rate_per_1000", "rank", "n_ranked"]].reset_index(drop=True)
+    out = c[["csp_code", "csp_name", "pfa_name", "offences", "population", "population_year",
+             "rate_per_1000", "rank", "n_ranked", "population_basis"]].reset_index(drop=True)
+    total = float(c["offences"].astype(float).sum())
+    out.attrs.update({
+        "partnership_total": total,
+        "overall_rate": total / p.attrs["england_wales_population"] * 1000,
+        **p.attrs,
+    })
+    return out

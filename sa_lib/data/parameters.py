@@ -282,6 +282,15 @@ class PriorityParameters(_Strict):
         return self
 
 
+class BenchmarkParameters(_Strict):
+    """The comparison with every partnership in England and Wales (chapter 2)."""
+
+    funnel: Literal["overdispersed", "poisson"] = Field(
+        default="overdispersed",
+        description="funnel-plot limits: allowing for over-dispersion between partnerships "
+        "(Spiegelhalter 2005; DerSimonian-Laird, 10% winsorised), or exact Poisson limits")
+
+
 class ReviewIndicator(_Strict):
     """How an action-plan indicator is checked with SPC: its monthly measure and target."""
 
@@ -323,6 +332,7 @@ class Parameters(_Strict):
     priorities: PriorityParameters = PriorityParameters()
     last_year_priorities: list[Name] = Field(default_factory=list)
     review: ReviewParameters = ReviewParameters()
+    benchmark: BenchmarkParameters = BenchmarkParameters()
     source: str = Field(default="", exclude=True)
 
     @field_validator("rebase")

@@ -211,54 +211,148 @@ class CrimeChapter:
 
     @cached_property
     def csp_comparison(self) -> pd.DataFrame:
-        """Every CSP's rate per 1,000 (Table C2 window), ranked, this area first.
+        """Every CSP's rate per 1,000 (Table C2 window), ranked, on the funnel, this area first.
 
-        Read once per notebook run; the table's period is kept in ``attrs["period"]``.
+        Read once per notebook run.  Columns of :func:`sa_lib.csp_rates` plus ``this_area``
+        and the funnel's ``expected, ratio, z, lower_95, upper_95, lower_998, upper_998,
+        outlier_95, outlier_998`` (:func:`sa_lib.stats.funnel.rate_funnel`, with the method
+        of ``benchmark.funnel``; blank for a partnership with no population).  ``attrs``:
+        those of ``csp_rates`` (overall rate, England and Wales population, pieces of
+        population left out), the table's ``period``, the ``requested_year`` of the
+        population, and the funnel's ``funnel`` attrs (phi, tau2, method).
         """
+        from sa_lib.stats.funnel import rate_funnel
+
         crime = read_csp_recorded_crime(self.ctx.params.path("csp_table"))
         period = crime["period"].iloc[0]
         year = _table_population_year(period)
         r = csp_rates(crime, TOTAL_RECORDED_CRIME, year, read_population(self.ctx.params.path("population")))
+        attrs = dict(r.attrs)
+        f = rate_funnel(r, attrs["overall_rate"], method=self.ctx.params.benchmark.funnel)
+        keep = ["expected", "ratio", "z", "lower_95", "upper_95", "lower_998", "upper_998",
+                "outlier_95", "outlier_998"]
+        r = r.merge(f[["csp_code", *keep]], on="csp_code", how="left")
         r["this_area"] = r["csp_code"] == self.ctx.params.area.code
         r = r.sort_values(["this_area", "rank"], ascending=[False, True]).reset_index(drop=True)
-        r.attrs["period"] = period
+        r.attrs = {**attrs, "period": period, "requested_year": year, "funnel": dict(f.attrs)}
         return r
 
     def csp_comparison_text(self) -> Markdown:
-        """Rate, rank and funnel position of this area among all CSPs."""
-        from sa_lib.stats.funnel import funnel_position
+        """Rate, rank and funnel position of this area among all CSPs, and who is left out.
+
+        One paragraph: the area's rate and rank; the overall rate (the table's partnership
+        total over the population of England and Wales) and whether the area is above or
+        below it and within or outside the funnel's limits; how the limits were drawn and
+        how many partnerships fall outside the 99.8% limits; and one sentence naming every
+        partnership or piece of population left out.
+        """
+        from sa_lib.stats.funnel import funnel_method, funnel_words
 
         r = self.csp_comparison
-        me = r[r["this_area"]].iloc[0]
-        ranked = r.dropna(subset=["rate_per_1000"])
-        overall = ranked["offences"].sum() / ranked["population"].sum() * 1000
-        where = funnel_position(float(me["rate_per_1000"]), float(me["population"]), overall)
-        return Markdown(
-            f"In the Home Office table ({markdown_escape(r.attrs['period'])}), "
-            f"{markdown_escape(me['csp_name'])} recorded {format_count(int(me['offences']))} crimes "
-            f"(excluding fraud), {me['rate_per_1000']:.1f} per 1,000 residents (mid-{int(me['population_year'])} "
-            f"population). That is the {_ordinal(int(me['rank']))} highest rate of "
-            f"{int(me['n_ranked'])} partnerships in England and Wales; the overall rate is "
-            f"{overall:.1f} per 1,000, and {markdown_escape(me['csp_name'])} is {where}."
-        )
+        a = r.attrs
+        fa = a["funnel"]
+        year = int(a["population_year"])
+        latest = ("" if year == a["requested_year"] else
+                  f", the latest published; the table's year would use mid-{a['requested_year']}")
+        esc = markdown_escape
+        overall = float(a["overall_rate"])
+        out = [f"In the Home Office table ({esc(a['period'])}),"]
+        mine = r[r["this_area"]]
+        if mine.empty:
+            out = [f"{esc(self.ctx.params.area.name)} ({esc(self.ctx.params.area.code)}) is not "
+                   f"a partnership in the Home Office table ({esc(a['period'])})."]
+        else:
+            me = mine.iloc[0]
+            name = esc(me["csp_name"])
+            if pd.isna(me["rate_per_1000"]):
+                out.append(f"{name} recorded {format_count(int(me['offences']))} crimes "
+                           f"(excluding fraud), but has no mid-{year} population{latest}, "
+                           "so no rate.")
+            else:
+                basis = str(me["population_basis"])
+                own = basis == f"mid-{year} estimate for {me['csp_name']}"
+                out.append(
+                    f"{name} recorded {format_count(int(me['offences']))} crimes (excluding "
+                    f"fraud), {_one_dp(me['rate_per_1000'])} per 1,000 residents (mid-{year} "
+                    f"population{'' if own else ': ' + esc(basis)}{latest}). That is the "
+                    f"{_ordinal(int(me['rank']))} highest rate of {int(me['n_ranked'])} "
+                    "partnerships in England and Wales.")
+        out.append(
+            f"The overall rate, all partnerships' crimes "
+            f"({format_count(int(a['partnership_total']))}) over the mid-{year} population of "
+            f"England and Wales ({format_count(int(a['england_wales_population']))}), is "
+            f"{_one_dp(overall)} per 1,000"
+            + ("." if mine.empty or pd.isna(mine.iloc[0]["rate_per_1000"]) else
+               f": {esc(mine.iloc[0]['csp_name'])} is {_side(mine.iloc[0]['rate_per_1000'], overall)}"
+               f" it, {funnel_words(mine.iloc[0], fa['adjusted'])} of the funnel plot."))
+        on_funnel = r.dropna(subset=["outlier_998"])
+        n_out = int((on_funnel["outlier_998"] != 0).sum())
+        how = funnel_method(fa)
+        out.append(
+            f"{how[:1].upper()}{how[1:]}; {n_out} of {len(on_funnel)} partnerships are outside "
+            f"the {'adjusted ' if fa['adjusted'] else ''}99.8% limits"
+            + ("." if fa["adjusted"] else ", so being outside them does not by itself mark a "
+               "partnership out."))
+        out.append(_left_out(a, year))
+        return Markdown(" ".join(out))
 
     def csp_funnel_chart(self) -> Chart:
-        """Funnel plot of every CSP's rate, this area highlighted."""
+        """Funnel plot of every CSP's rate, this area highlighted, limits as the text's."""
         r = self.csp_comparison
         ranked = r.dropna(subset=["rate_per_1000"])
-        overall = ranked["offences"].sum() / ranked["population"].sum() * 1000
-        me = r[r["this_area"]].iloc[0]["csp_name"]
-        return funnel_chart(ranked, me, overall, "Recorded crime per 1,000 residents, all CSPs",
+        me = ranked.loc[ranked["this_area"], "csp_name"]
+        return funnel_chart(ranked, me.iloc[0] if len(me) else None, r.attrs["overall_rate"],
+                            "Recorded crime per 1,000 residents, all CSPs",
                             caption="Source: ONS Table C2, Home Office police recorded crime; "
-                            "ONS mid-year estimates (OGL v3.0)")
+                            f"ONS mid-{int(r.attrs['population_year'])} estimates (OGL v3.0)",
+                            method=self.ctx.params.benchmark.funnel)
 
 
 def _table_population_year(period: str) -> int:
-    """Mid-year estimate for a 'year ending <Month YYYY>' table: the window's middle month."""
+    """Mid-year estimate for a 'year ending <Month YYYY>' table: the window's middle month.
+
+    Examples
+    --------
+    >>> _table_population_year("year ending June 2025"), _table_population_year("year ending March 2025")
+    (2024, 2024)
+    """
     from sa_lib.periods import rolling_window
 
     end = pd.Period(pd.Timestamp(period.replace("year ending ", "1 ")), "M")
     return population_year(rolling_window(end))
+
+
+def _one_dp(x: float) -> str:
+    """A rate to one decimal place, rounded half-up: 82.55 -> '82.6'."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    return f"{Decimal(str(float(x))).quantize(Decimal('0.1'), ROUND_HALF_UP):,}"
+
+
+def _whole(x: float) -> str:
+    """A number of people, rounded half-up to a whole number: 51542.9 -> '51,543'."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    return f"{Decimal(str(float(x))).quantize(Decimal(1), ROUND_HALF_UP):,}"
+
+
+def _side(rate: float, overall: float) -> str:
+    return "above" if rate > overall else "below" if rate < overall else "at"
+
+
+def _left_out(attrs: dict, year: int) -> str:
+    """One sentence naming the population and partnerships the comparison leaves out."""
+    esc = markdown_escape
+    parts = [f"{esc(u['name'])} (an estimated {_whole(u['population'])} of the "
+             f"residents of {esc(u['council_name'])}), which has no partnership row of its own"
+             for u in attrs["unassigned"]]
+    parts += [f"{esc(n['csp_name'])}, which has no population ({esc(n['reason'])})"
+              for n in attrs["no_population"]]
+    if not parts:
+        return (f"Every partnership in the table has its own mid-{year} population, and "
+                "every resident of England and Wales is counted in one of them once.")
+    return ("Left out of the partnerships' rates (but counted in England and Wales): "
+            + "; ".join(parts) + ".")
 
 
 def _ordinal(n: int) -> str:
