@@ -93,15 +93,19 @@ def round_half_up(values: float | _Array | None, decimals: int = 0) -> float | _
     return _scalar(values, decimals)
 
 
-def format_number(x: float, decimals: int = 1, thousands: bool = True) -> str:
+def format_number(x: float, decimals: int = 1, thousands: bool = True,
+                  trim_zeros: bool = False) -> str:
     """A number as text, rounded half-up to ``decimals`` places (``"1,234.5"``).
 
-    Missing values give ``""``.
+    Missing values give ``""``.  With ``trim_zeros`` trailing zeros of the
+    decimals are dropped (``4.0 -> "4"``, ``1.50 -> "1.5"``).
 
     Examples
     --------
     >>> format_number(57.25), format_number(1234.5, 0), format_number(78.14, 1)
     ('57.3', '1,235', '78.1')
+    >>> format_number(50.625, 2, trim_zeros=True), format_number(4.0, 2, trim_zeros=True)
+    ('50.63', '4')
     >>> format_number(float("nan"))
     ''
     """
@@ -113,4 +117,6 @@ def format_number(x: float, decimals: int = 1, thousands: bool = True) -> str:
     d = _decimal(x, decimals)
     if d == 0:
         d = abs(d)  # no "-0.0"
+    if trim_zeros:
+        d = d.normalize() if d != d.to_integral_value() else d.quantize(Decimal(1))
     return f"{d:,}" if thousands else f"{d}"

@@ -31,6 +31,7 @@ import pandas as pd
 
 from sa_lib.errors import DataValidationError, OptionError, Problem
 from sa_lib.paths import DATA_DIR
+from sa_lib.rounding import format_number
 
 __all__ = ["ENGLAND_AND_WALES", "FORMER_DISTRICTS", "csp_populations", "load_former_districts"]
 
@@ -205,7 +206,7 @@ def csp_populations(
             else:
                 split.append(f"{_and(sorted(names.get(p, p) for p in held))}'s share of "
                              f"{names.get(council, council)}'s mid-{used} estimate "
-                             f"({share:.1%}, by the {basis})")
+                             f"({format_number(100 * share)}%, by the {basis})")
         words = ([f"mid-{used} estimate for {whole[0]}"] if len(whole) == 1 else
                  [f"sum of the mid-{used} estimates for {_and(sorted(whole))}"] if whole else [])
         pops.append(total)

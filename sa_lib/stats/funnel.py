@@ -10,13 +10,12 @@ rates.  :func:`funnel_limits` and :func:`funnel_position` are the older exact Po
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
-
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from sa_lib.errors import OptionError
+from sa_lib.rounding import format_number
 
 __all__ = ["FUNNEL_METHODS", "funnel_limits", "funnel_method", "funnel_position", "funnel_words",
            "rate_funnel", "rate_funnel_limits"]
@@ -277,4 +276,4 @@ def funnel_method(attrs: dict) -> str:
 
 
 def _half_up(x: float, decimals: int) -> str:
-    return f"{Decimal(str(float(x))).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP):,}"
+    return format_number(x, decimals)

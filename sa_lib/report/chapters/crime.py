@@ -35,6 +35,7 @@ from sa_lib.report.charts import Chart, funnel_chart, spc_chart
 from sa_lib.report.context import AssessmentContext
 from sa_lib.report.publish import file_slug as _slug
 from sa_lib.report.publish import markdown_escape
+from sa_lib.rounding import format_number
 from sa_lib.stats.change import compare_windows, format_count
 from sa_lib.stats.spc import spc_summary, xmr
 
@@ -324,16 +325,12 @@ def _table_population_year(period: str) -> int:
 
 def _one_dp(x: float) -> str:
     """A rate to one decimal place, rounded half-up: 82.55 -> '82.6'."""
-    from decimal import ROUND_HALF_UP, Decimal
-
-    return f"{Decimal(str(float(x))).quantize(Decimal('0.1'), ROUND_HALF_UP):,}"
+    return format_number(x, 1)
 
 
 def _whole(x: float) -> str:
     """A number of people, rounded half-up to a whole number: 51542.9 -> '51,543'."""
-    from decimal import ROUND_HALF_UP, Decimal
-
-    return f"{Decimal(str(float(x))).quantize(Decimal(1), ROUND_HALF_UP):,}"
+    return format_number(x, 0)
 
 
 def _side(rate: float, overall: float) -> str:

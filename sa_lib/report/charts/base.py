@@ -14,7 +14,6 @@ import textwrap
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
@@ -25,6 +24,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
 from sa_lib.errors import OptionError
+from sa_lib.rounding import format_number
 from sa_lib.stats.change import format_count
 
 __all__ = ["Chart", "SPC_COLOURS", "SERIES_COLOURS", "plain_text", "plain_text_chart"]
@@ -142,14 +142,12 @@ def _numbers(data: pd.DataFrame, column: object, func: str, name: str = "data") 
 
 def _fmt1(x: float) -> str:
     """One decimal place, rounded half-up, with thousands separators: 1234.25 -> '1,234.3'."""
-    d = Decimal(str(float(x))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-    return f"{d:,}"
+    return format_number(x, 1)
 
 
 def _num(x: float) -> str:
     """Up to two decimals, trailing zeros dropped: 4.0 -> '4', 1.25 -> '1.25', 50.625 -> '50.63'."""
-    d = Decimal(str(float(x))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP).normalize()
-    return f"{d:,f}"
+    return format_number(x, 2, trim_zeros=True)
 
 
 def _value_formatter(values: np.ndarray) -> Callable[[float], str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
-
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -11,6 +9,7 @@ from matplotlib.ticker import StrMethodFormatter
 
 from sa_lib.errors import OptionError
 from sa_lib.report.charts.base import Chart, _fmt1, plain_text_chart
+from sa_lib.rounding import format_number
 
 __all__ = ["funnel_chart"]
 
@@ -108,9 +107,9 @@ def funnel_chart(
     if me_at is not None:
         side = "above" if me["rate_per_1000"] > overall_rate else \
             "below" if me["rate_per_1000"] < overall_rate else "at"
-        people = Decimal(str(float(me["population"]))).quantize(Decimal(1), ROUND_HALF_UP)
+        people = format_number(me["population"], 0)
         where = (f"{highlight} has {_fmt1(me['rate_per_1000'])} per 1,000 (population "
-                 f"{people:,}), {side} the overall rate of {_fmt1(overall_rate)} per 1,000 and "
+                 f"{people}), {side} the overall rate of {_fmt1(overall_rate)} per 1,000 and "
                  f"{funnel_words(f.iloc[me_at], adjusted)}.")
     else:
         where = f"The overall rate is {_fmt1(overall_rate)} per 1,000."
