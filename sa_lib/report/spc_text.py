@@ -36,6 +36,7 @@ __all__ = [
     "baseline_words",
     "month_range",
     "charted_months",
+    "spc_findings",
     "baseline_rule_words",
     "RULE_WORDS",
     "LOWER_LIMIT_NOTE",
@@ -324,3 +325,46 @@ def baseline_rule_words(rule: str | tuple[object, object], min_points: int) -> s
         "before_window": ("the months before the review window (every month charted when "
                           "fewer than 2 have figures)"),
     }[rule]
+
+
+def spc_findings(table: pd.DataFrame, window_label: str, label: str = "crime type") -> list[str]:
+    """Key-findings sentences from an SPC summary table: the window's signals, the latest month.
+
+    ``table`` has ``label``, ``latest month`` ("Dec 2025: within the limits (common
+    cause)") and ``review window`` columns, as the chapters' SPC tables do.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"crime type": ["Drugs", "Robbery"],
+    ...                   "latest month": ["Dec 2025: within the limits (common cause)"] * 2,
+    ...                   "review window": [NO_SIGNALS, "one point above the upper limit "
+    ...                                     "(concern): July 2025"]})
+    >>> for s in spc_findings(t, "Jan 25 – Dec 25"):
+    ...     print(s)
+    On the SPC charts, over Jan 25 – Dec 25: Robbery: one point above the upper limit (concern): July 2025. The other major crime type shows no special-cause points.
+    In the latest month (Dec 2025), each of the 2 major crime types was within the limits (common cause).
+    """
+    noisy = table[table["review window"] != NO_SIGNALS]
+    n_quiet = len(table) - len(noisy)
+    if noisy.empty:
+        first = (f"On the SPC charts, none of the {len(table)} major crime types shows a "
+                 f"special-cause point in {window_label}.")
+    else:
+        first = (f"On the SPC charts, over {window_label}: " + "; ".join(
+            f"{r[label]}: {r['review window']}" for _, r in noisy.iterrows()) + ".")
+        if n_quiet:
+            first += (f" The other major crime type{'s show' if n_quiet > 1 else ' shows'} no "
+                      "special-cause points.")
+    latest = table["latest month"].astype(str).str.split(": ", n=1, expand=True)
+    common = latest[1].str.endswith("(common cause)")
+    months = sorted(set(latest[0]))
+    when = months[0] if len(months) == 1 else "each series' latest month"
+    if common.all():
+        second = (f"In the latest month ({when}), each of the {len(table)} major crime types "
+                  "was within the limits (common cause).")
+    else:
+        second = "In the latest month: " + "; ".join(
+            f"{r[label]} was {w} ({m})" for (_, r), m, w in
+            zip(table[~common].iterrows(), latest.loc[~common, 0], latest.loc[~common, 1],
+                strict=True)) + "."
+    return [first, second]
