@@ -249,11 +249,12 @@ def spc_reading(spc: pd.DataFrame, window: Window) -> dict[str, object]:
     The mean and limits are those of the last rebase segment (the ones the latest
     month is judged against); the baseline is that segment's.
     """
-    last = history_summary(spc).iloc[-1]
+    segments = history_summary(spc)
+    last = segments.iloc[-1]
     when, latest = latest_point_words(spc)
     start = last["baseline_start"] if pd.notna(last["baseline_start"]) else None
     return {
-        "months charted": int(history_summary(spc)["points"].sum()),
+        "months charted": int(segments["points"].sum()),
         "baseline": baseline_words(int(last["points"]), int(last["baseline_points"]),
                                    bool(last["baseline_all"]), start, last["baseline_end"]),
         "mean per month": last["mean"],
