@@ -133,6 +133,12 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "sa_lib.stats.spc": (
         "POINT_TYPES", "spc_summary", "xmr",
     ),
+    "sa_lib.stats.spc_history": (
+        "history_summary", "history_xmr",
+    ),
+    "sa_lib.report.spc_text": (
+        "spc_sentences",
+    ),
     "sa_lib.report.assessment": (
         "Assessment", "open_assessment",
     ),

@@ -137,21 +137,70 @@ def test_crime_rates_per_1000(ctx, police: pd.DataFrame) -> None:
     assert "187,767" in ctx.crime.crime_rates_note()
 
 
+def _signals_by_hand(blocks: list[list[float]], mean: float, lo: float, hi: float
+                     ) -> dict[str, list[int]]:
+    """Indices (over the concatenated blocks) of points outside the limits, in a run of 7 on
+    one side of the mean, in a trend of 7, and close to a limit 2 of 3 -- a missing month
+    between blocks ends every run, by plain loops."""
+    near_hi, near_lo = mean + 2 / 3 * (hi - mean), mean - 2 / 3 * (mean - lo)
+    out: dict[str, list[int]] = {"outside": [], "run": [], "trend": [], "two_of_three": []}
+    start = 0
+    for b in blocks:
+        idx = list(range(start, start + len(b)))
+        start += len(b)
+        out["outside"] += [i for i, v in zip(idx, b, strict=True) if v > hi or v < lo]
+        side = [int(v > mean) - int(v < mean) for v in b]
+        for i in range(len(b)):
+            for j in range(i + 7, len(b) + 1):
+                if side[i] and all(s == side[i] for s in side[i:j]):
+                    out["run"] += idx[i:j]
+                if all(b[k + 1] > b[k] for k in range(i, j - 1)) or \
+                        all(b[k + 1] < b[k] for k in range(i, j - 1)):
+                    out["trend"] += idx[i:j]
+        for i in range(len(b) - 2):
+            w = b[i:i + 3]
+            close = [(v > near_hi and v <= hi) or (v < near_lo and v >= lo) for v in w]
+            if sum(close) >= 2 and abs(sum(side[i:i + 3])) == 3:
+                out["two_of_three"] += [idx[i + k] for k in range(3) if close[k]]
+    return {k: sorted(set(v)) for k, v in out.items()}
+
+
 def test_type_spc_table_limits_by_hand(ctx, police: pd.DataFrame) -> None:
+    """16 months charted (Jan-Apr 2024 and 2025; none for May-Dec 2024), limits from all 16
+    (fewer than 20 before the window), no moving range across the gap."""
     year = police.loc[YEAR_2025]
     totals = year.sum().sort_values(ascending=False, kind="stable")
     major = [t for t, n in totals.items() if n >= 0.05 * totals.sum()]
     t = ctx.crime.type_spc_table()
     assert list(t["crime type"]) == major
-    screened = 0
+    assert list(t.columns) == ["crime type", "months charted", "baseline", "mean per month",
+                               "lower limit", "upper limit", "latest month", "review window"]
+    months = PREV_MONTHS + YEAR_2025
     for row in t.itertuples(index=False):
-        mean, lo, hi, n_screened = _xmr_limits(list(year[row[0]]))
-        screened += n_screened
-        assert row[1] == 12
-        assert row[2] == pytest.approx(round(mean, 1), abs=1e-9)
-        assert row[3] == pytest.approx(round(lo, 1), abs=1e-9)
-        assert row[4] == pytest.approx(round(hi, 1), abs=1e-9)
-    assert screened == 0  # no moving range is screened in these series
+        blocks = [[float(v) for v in police.loc[PREV_MONTHS, row[0]]],
+                  [float(v) for v in year[row[0]]]]
+        x = np.array(blocks[0] + blocks[1], dtype=float)
+        mr = np.r_[np.abs(np.diff(blocks[0])), np.abs(np.diff(blocks[1]))]
+        kept = mr[mr < 3.267 * mr.mean()]
+        mean, lo, hi = x.mean(), x.mean() - 2.66 * kept.mean(), x.mean() + 2.66 * kept.mean()
+        assert row[1] == 16 and row[2] == "all 16 months"
+        assert row[3] == pytest.approx(round(mean, 1), abs=1e-9)
+        assert row[4] == pytest.approx(round(max(lo, 0), 1), abs=1e-9)
+        assert row[5] == pytest.approx(round(hi, 1), abs=1e-9)
+        signals = _signals_by_hand(blocks, mean, lo, hi)
+        assert row[6] == "Dec 2025: " + ("within the limits (common cause)"
+                                         if not any(15 in v for v in signals.values())
+                                         else row[6].split(": ", 1)[1])
+        in_window = {k: [months[i] for i in v if i >= 4] for k, v in signals.items()}
+        if not any(in_window.values()):
+            assert row[7] == "no special-cause points", row[0]
+        for m in in_window["outside"]:
+            when = pd.Period(m, "M").strftime("%B %Y")
+            assert when in row[7] and ("above the upper limit" in row[7]
+                                       or "below the lower limit" in row[7]), row[0]
+    # Anti-social behaviour: July 2025 is above its upper limit, the other months within.
+    asb = t.set_index("crime type").loc[ASB]
+    assert asb["review window"] == "one point above the upper limit (concern): July 2025"
 
 
 # --------------------------------------------------------------------------- chapter 3

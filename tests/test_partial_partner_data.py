@@ -178,8 +178,11 @@ def test_sources_chapter_names_the_returns_that_end_early(truncated) -> None:
 def test_themes_chapter_names_the_gap_and_tables_say_no_data(truncated) -> None:
     text = truncated.themes.theme_partner_text("Violence and domestic abuse").data.replace("\\", "")
     assert "The domestic abuse return (synthetic_domestic_abuse.csv) ends in Sep 2025" in text
-    # SPC uses the months that exist, and says which.
-    assert "Domestic abuse incidents: over Jan 24 – Sep 25 the monthly series" in text
+    # SPC uses the months that exist, and says which: the latest is Sep 2025, not Dec.
+    assert ("In September 2025, the monthly figure for Domestic abuse incidents was "
+            in text)
+    assert "(the latest month with figures; none for Oct 2025 – Dec 2025). Over Jan 2025 – " \
+        "Dec 2025: " in text
     specs = {s.name: s for s in truncated.themes.theme_partner_tables("Violence and domestic abuse")}
     counts = specs["theme_violence_and_domestic_abuse_partner"].df.set_index("measure")
     da = counts.loc["Domestic abuse incidents"]
@@ -310,7 +313,7 @@ def test_short_monthly_series_is_reported_not_charted(extra_dirs: Path) -> None:
     assert ctx.partners.partner_spc(["Section 136 detentions"]).empty
     assert not any(n.endswith("_spc") for n, _ in ctx.themes.theme_partner_charts(theme))
     text = ctx.themes.theme_partner_text(theme).data
-    assert "6 months with figures in Jan 24 – Dec 25, fewer than the 12 an SPC chart needs" in text
+    assert "6 months with figures in Jan 23 – Dec 25, fewer than the 12 an SPC chart needs" in text
     s = ctx.priorities.priority_scores.set_index("theme").loc["Mental health"]
     assert s["volume"] == 3 and s["volume basis"].startswith("no data for Jan 25 – Dec 25")
     assert not math.isnan(float(s["trend"]))

@@ -120,6 +120,40 @@ class DataParameters(_Strict):
     population: str = "data/population/la_population_mye_2001_2024.csv.gz"
 
 
+class SpcBaselineMonths(_Strict):
+    """An explicit SPC baseline: the months ``start`` to ``end`` (inclusive)."""
+
+    start: str
+    end: str
+
+    _check = field_validator("start", "end", mode="before")(_month)
+
+    @model_validator(mode="after")
+    def _in_order(self) -> SpcBaselineMonths:
+        if self.start > self.end:
+            raise ValueError(f"spc.baseline starts after it ends ({self.start} > {self.end}); "
+                             "expected start <= end")
+        return self
+
+
+class SpcParameters(_Strict):
+    """SPC charts: how much history they show and which points give their limits.
+
+    ``baseline``: ``auto`` (the points before the review window when there are at
+    least 20, else all), ``all``, ``before_window``, or ``{start, end}`` months
+    (see :mod:`sa_lib.stats.spc_history`).
+    """
+
+    history_months: int = Field(default=36, ge=1, le=240)
+    baseline: Literal["auto", "all", "before_window"] | SpcBaselineMonths = "auto"
+
+    @property
+    def baseline_rule(self) -> str | tuple[str, str]:
+        """The baseline as :func:`sa_lib.stats.spc_history.history_xmr` takes it."""
+        b = self.baseline
+        return b if isinstance(b, str) else (b.start, b.end)
+
+
 class ThemeParameters(_Strict):
     """A themed chapter: the police.uk crime types and partner measures it covers."""
 
@@ -328,6 +362,7 @@ class Parameters(_Strict):
     measures: dict[Name, MeasureDeclaration] = Field(default_factory=dict, max_length=100)
     improvement: dict[str, Improvement] = Field(default_factory=dict)
     rebase: dict[str, list[str]] = Field(default_factory=dict)
+    spc: SpcParameters = SpcParameters()
     thresholds: ThresholdParameters = ThresholdParameters()
     priorities: PriorityParameters = PriorityParameters()
     last_year_priorities: list[Name] = Field(default_factory=list)
@@ -411,6 +446,14 @@ class Parameters(_Strict):
                                 "previous window to end before the current one starts")
         if problems:
             raise ValueError("\n".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _spc_history_covers_window(self) -> Parameters:
+        if self.spc.history_months < self.window.months:
+            raise ValueError(f"spc.history_months {self.spc.history_months} is shorter than the "
+                             f"review window's {self.window.months} months; expected at least "
+                             f"{self.window.months}")
         return self
 
     @model_validator(mode="wrap")

@@ -85,6 +85,8 @@ def xmr(
     target: float | Mapping[Hashable, float] | None = None,
     chart: Literal["xmr", "c"] = "xmr",
     short_segment_threshold: int = 12,
+    baseline: str | None = None,
+    limit_floor: float | None = None,
 ) -> pd.DataFrame:
     """Compute SPC limits and special-cause flags for one or many series.
 
@@ -124,6 +126,16 @@ def xmr(
     short_segment_threshold : int, default 12
         Segments with fewer points than this get ``short_group_warning=True``
         (their limits are "trial limits").
+    baseline : str, optional
+        A boolean column marking the baseline: each segment's mean and limits come
+        from its marked points only (moving ranges between consecutive marked
+        points), and every point of the segment is judged against them; a segment
+        with no marked point uses all its points.  The generalisation of
+        ``fix_after_n_points`` to any set of points (e.g. the months before a
+        review window); not with ``fix_after_n_points``.
+    limit_floor : float, optional
+        Lower limits and near lines below this are raised to it (``0`` for counts,
+        which cannot be negative); ``attrs["spc_options"]["limit_floor"]`` records it.
 
     Returns
     -------
@@ -142,8 +154,8 @@ def xmr(
     ------
     OptionError
         For a missing column, a non-numeric value column, unparseable or
-        duplicated dates, an unknown ``improvement`` or ``chart``, or
-        ``fix_after_n_points`` below 12.
+        duplicated dates, an unknown ``improvement`` or ``chart``,
+        ``fix_after_n_points`` below 12, or a ``baseline`` column that is not boolean.
 
     Examples
     --------
@@ -161,7 +173,7 @@ def xmr(
     """
     by_cols = _validate_xmr_options(
         df, value, date, by, improvement, fix_after_n_points, screen_outliers, chart,
-        short_segment_threshold,
+        short_segment_threshold, baseline, limit_floor,
     )
     dates = _as_datetime(df[date], date)
     work = df.copy()
@@ -188,9 +200,17 @@ def xmr(
     y = pd.to_numeric(work[value], errors="coerce").to_numpy(dtype=float)
     position = np.arange(len(y)) - np.flatnonzero(new_segment)[segment] if len(y) else np.zeros(0, int)
 
-    limits = _limits(y, segment, n_seg, new_segment, position, fix_after_n_points,
+    if baseline is not None:
+        marked = work[baseline].to_numpy(dtype=bool)
+        has_marked = np.bincount(segment[marked], minlength=n_seg) > 0 if n_seg else marked
+        y_base = np.where(marked | ~has_marked[segment], y, np.nan)
+    else:
+        y_base = y
+    limits = _limits(y_base, segment, n_seg, new_segment, position, fix_after_n_points,
                      screen_outliers, chart)
     mean, lpl, upl, near_lpl, near_upl = (v[segment] for v in limits)
+    if limit_floor is not None:
+        lpl, near_lpl = np.fmax(lpl, limit_floor), np.fmax(near_lpl, limit_floor)
 
     with np.errstate(invalid="ignore"):
         outside = (y > upl) | (y < lpl)
@@ -229,6 +249,8 @@ def xmr(
         "screen_outliers": screen_outliers,
         "chart": chart,
         "rebase": rebase,
+        "baseline": baseline,
+        "limit_floor": limit_floor,
     }
     return out
 
@@ -343,6 +365,8 @@ def _validate_xmr_options(
     screen_outliers: bool,
     chart: str,
     short_segment_threshold: int,
+    baseline: str | None = None,
+    limit_floor: float | None = None,
 ) -> list[str]:
     if not isinstance(df, pd.DataFrame):
         raise OptionError(f"df must be a pandas DataFrame, got {type(df).__name__}")
@@ -378,6 +402,14 @@ def _validate_xmr_options(
         raise OptionError(
             f"short_segment_threshold must be a positive whole number, got {short_segment_threshold!r}"
         )
+    if baseline is not None:
+        if fix_after_n_points is not None:
+            raise OptionError("give baseline or fix_after_n_points, not both")
+        if baseline not in df.columns or not pd.api.types.is_bool_dtype(df[baseline]):
+            raise OptionError(f"baseline={baseline!r} must name a boolean column of the data")
+    if limit_floor is not None and (isinstance(limit_floor, bool) or not isinstance(
+            limit_floor, int | float | np.number) or not np.isfinite(limit_floor)):
+        raise OptionError(f"limit_floor must be a finite number, got {limit_floor!r}")
     return by_cols
 
 

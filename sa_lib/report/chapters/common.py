@@ -17,7 +17,16 @@ from sa_lib.data.parameters import TOTAL_CRIME, Parameters
 from sa_lib.errors import OptionError
 from sa_lib.periods import Window, month_window, previous_window
 from sa_lib.report.charts import Chart
+from sa_lib.report.spc_text import (
+    LOWER_LIMIT_NOTE,
+    RULE_WORDS,
+    baseline_rule_words,
+    baseline_words,
+    latest_point_words,
+    window_words,
+)
 from sa_lib.stats.change import NOT_COMPARED
+from sa_lib.stats.spc_history import MIN_BASELINE_POINTS, history_summary, history_xmr
 
 __all__ = [
     "ASB",
@@ -35,6 +44,9 @@ __all__ = [
     "month_runs",
     "short_comparison_note",
     "join_words",
+    "history_spc",
+    "spc_reading",
+    "spc_table_note",
 ]
 
 ASB = "Anti-social behaviour"
@@ -266,3 +278,61 @@ def short_comparison_note(params: Parameters, months_with_data: Iterable[pd.Peri
     return (f"The year-on-year comparison covers {current.n_months} months, {current.label} "
             f"against {params.previous_window.label}, not the whole {review.n_months}-month "
             f"review window ({review.label}): {why}.")
+
+
+def history_spc(series: pd.DataFrame, params: Parameters, value: str = "count",
+                by: str | None = None, improvement: str = "decrease",
+                rebase: list[str] | dict[str, list[str]] | None = None,
+                counts: bool = True) -> pd.DataFrame:
+    """SPC of monthly series over the parameters' history and baseline (``spc:`` section).
+
+    Every chapter charts SPC through this: up to ``spc.history_months`` months ending
+    at the review window's end, limits from ``spc.baseline``, lower limits raised to
+    0 for ``counts`` (a count cannot be negative; not for rates), missing months as
+    gaps (:func:`sa_lib.stats.spc_history.history_xmr`).
+    """
+    return history_xmr(series, value, params.review_window, params.spc.history_months,
+                       params.spc.baseline_rule, by=by, improvement=improvement,  # type: ignore[arg-type]
+                       rebase=rebase, limit_floor=0.0 if counts else None)
+
+
+def spc_reading(spc: pd.DataFrame, window: Window) -> dict[str, object]:
+    """One series' SPC as a summary table gives it: points, baseline, limits, latest, window.
+
+    The mean and limits are those of the last rebase segment (the ones the latest
+    month is judged against); the baseline is that segment's.
+    """
+    segments = history_summary(spc)
+    last = segments.iloc[-1]
+    when, latest = latest_point_words(spc)
+    start = last["baseline_start"] if pd.notna(last["baseline_start"]) else None
+    return {
+        "months charted": int(segments["points"].sum()),
+        "baseline": baseline_words(int(last["points"]), int(last["baseline_points"]),
+                                   bool(last["baseline_all"]), start, last["baseline_end"]),
+        "mean per month": last["mean"],
+        "lower limit": last["lpl"],
+        "upper limit": last["upl"],
+        "latest month": latest if when is None else f"{when:%b %Y}: {latest}",
+        "review window": window_words(spc, window),
+    }
+
+
+def spc_table_note(params: Parameters, counts: bool = True) -> str:
+    """The note of an SPC summary table: what each column means, the baseline rule, the rules.
+
+    Examples
+    --------
+    >>> from sa_lib.data.parameters import load_parameters
+    >>> spc_table_note(load_parameters("parameters/2025.yaml")).split(". ")[0]
+    'Months charted: the months with figures among the 36 months to Dec 2025 (a month with none is a gap in the chart, not a point)'
+    """
+    w = params.review_window
+    note = (f"Months charted: the months with figures among the {params.spc.history_months} "
+            f"months to {w.end:%b %Y} (a month with none is a gap in the chart, not a point). "
+            "Baseline: the months whose mean and moving ranges give the limits, here "
+            f"{baseline_rule_words(params.spc.baseline_rule, MIN_BASELINE_POINTS)}; after a "
+            "rebase (a recording change) the mean and limits are those of the latest segment. "
+            "Latest month: what its point shows. Review window: the special-cause signals with "
+            f"a point in {w.label}: {RULE_WORDS}.")
+    return note + (f" {LOWER_LIMIT_NOTE}" if counts else "")

@@ -26,18 +26,20 @@ from sa_lib.report.chapters.common import (
     ASB,
     change_sums,
     change_table_layout,
+    history_spc,
     redact_small_counts,
     showing_counts,
-    variation_phrase,
+    spc_reading,
+    spc_table_note,
     with_significance,
 )
 from sa_lib.report.charts import Chart, funnel_chart, spc_chart
 from sa_lib.report.context import AssessmentContext
 from sa_lib.report.publish import file_slug as _slug
 from sa_lib.report.publish import markdown_escape
+from sa_lib.report.spc_text import charted_months, spc_sentences
 from sa_lib.rounding import format_number
 from sa_lib.stats.change import compare_windows, format_count
-from sa_lib.stats.spc import spc_summary, xmr
 
 __all__ = ["CrimeChapter"]
 
@@ -95,19 +97,29 @@ class CrimeChapter:
         return Markdown("\n\n".join(head + ([body] if body else [])))
 
     def monthly_spc(self, crime_type: str = TOTAL_CRIME) -> pd.DataFrame:
-        """XmR over the review window's months for one series (total or a crime type)."""
+        """XmR of one series (total or a crime type) over the history, limits from the baseline.
+
+        Every month loaded among the ``spc.history_months`` ending at the review
+        window's end (missing months as gaps), limits from ``spc.baseline``, lower
+        limits raised to 0 (:func:`~sa_lib.report.chapters.common.history_spc`).
+        """
         c = self.ctx.counts_with_total
-        w = self.ctx.params.review_window
-        series = c[(c["crime_type"] == crime_type) & (c["month"] >= w.start) & (c["month"] <= w.end)]
+        series = c[c["crime_type"] == crime_type]
         improvement = self.ctx.params.improvement.get(crime_type, "decrease")
         rebase = self.ctx.params.rebase.get(crime_type)
-        return xmr(series, value="count", date="month", improvement=improvement, rebase=rebase)
+        return history_spc(series, self.ctx.params, improvement=improvement, rebase=rebase)
+
+    def monthly_spc_text(self, crime_type: str = TOTAL_CRIME) -> Markdown:
+        """What the chart of :meth:`monthly_spc` shows: its latest month, then the review window."""
+        what = "total crime (excluding ASB)" if crime_type == TOTAL_CRIME else crime_type
+        return Markdown(markdown_escape(spc_sentences(self.monthly_spc(crime_type), what,
+                                                      self.ctx.params.review_window)))
 
     def monthly_spc_chart(self, crime_type: str = TOTAL_CRIME) -> Chart:
-        """The SPC chart of :meth:`monthly_spc`."""
+        """The SPC chart of :meth:`monthly_spc` (the review window shaded)."""
         spc = self.monthly_spc(crime_type)
         return showing_counts(spc_chart(
-            spc, f"{crime_type}, {self.ctx.params.area.name}, {self.ctx.params.review_window.label}",
+            spc, f"{crime_type}, {self.ctx.params.area.name}, {charted_months(spc)}",
             "Records per month", caption="Source: data.police.uk (OGL v3.0)"), spc["count"])
 
     def major_crime_types(self, share: float = 0.05) -> list[str]:
@@ -118,49 +130,56 @@ class CrimeChapter:
         return [t for t, n in totals.items() if n >= share * totals.sum()]
 
     def type_spc(self) -> pd.DataFrame:
-        """XmR over the review window for every major crime type at once (one ``xmr`` call)."""
+        """:meth:`monthly_spc` for every major crime type at once (one call per direction)."""
         types = self.major_crime_types()
-        w = self.ctx.params.review_window
-        c = self.ctx.counts[self.ctx.counts["crime_type"].isin(types) & (self.ctx.counts["month"] >= w.start)
-                        & (self.ctx.counts["month"] <= w.end)]
+        c = self.ctx.counts[self.ctx.counts["crime_type"].isin(types)]
         # Each series keeps its own improvement direction, so run one xmr per direction.
         parts = []
         for direction in ("decrease", "increase", "neutral"):
             sel = [t for t in types if self.ctx.params.improvement.get(t, "decrease") == direction]
             if sel:
-                parts.append(xmr(c[c["crime_type"].isin(sel)], value="count", date="month",
-                                 by="crime_type", improvement=direction,
-                                 rebase={t: self.ctx.params.rebase[t] for t in sel
-                                         if t in self.ctx.params.rebase} or None))
+                parts.append(history_spc(c[c["crime_type"].isin(sel)], self.ctx.params,
+                                         by="crime_type", improvement=direction,
+                                         rebase={t: self.ctx.params.rebase[t] for t in sel
+                                                 if t in self.ctx.params.rebase} or None))
         out = pd.concat(parts, ignore_index=True)
         out.attrs = parts[0].attrs
         return out
 
+    def _one_type(self, spc: pd.DataFrame, crime_type: str) -> pd.DataFrame:
+        one = spc[spc["crime_type"] == crime_type].reset_index(drop=True)
+        one.attrs = {**spc.attrs, "spc_options": {
+            **spc.attrs["spc_options"],
+            "improvement": self.ctx.params.improvement.get(crime_type, "decrease")}}
+        return one
+
     def type_spc_table(self) -> pd.DataFrame:
-        """One row per major crime type: mean, limits and what the latest point shows."""
+        """One row per major crime type: months charted, baseline, mean and limits (of the
+        latest segment), what the latest month shows and what the review window shows."""
         spc = self.type_spc()
-        frames = [spc_summary(spc[spc["crime_type"] == t],
-                              improvement=self.ctx.params.improvement.get(t, "decrease"))
-                  .tail(1).assign(crime_type=t) for t in self.major_crime_types()]
-        s = pd.concat(frames, ignore_index=True)
-        return pd.DataFrame({
-            "crime type": s["crime_type"],
-            "months": s["n"],
-            "mean per month": s["mean"].round(1),
-            "lower limit": s["lpl"].round(1),
-            "upper limit": s["upl"].round(1),
-            "latest month": s["variation_type"].map(variation_phrase),
-        })
+        w = self.ctx.params.review_window
+        rows = [{"crime type": t, **spc_reading(self._one_type(spc, t), w)}
+                for t in self.major_crime_types()]
+        out = pd.DataFrame(rows)
+        for c in ("mean per month", "lower limit", "upper limit"):
+            out[c] = out[c].astype(float).round(1)
+        return out
+
+    def type_spc_note(self) -> str:
+        """The note of :meth:`type_spc_table`: what the columns mean."""
+        return spc_table_note(self.ctx.params)
 
     def type_spc_charts(self) -> list[tuple[str, Chart]]:
         """One SPC chart per major crime type."""
         spc = self.type_spc()
-        w = self.ctx.params.review_window
-        return [(f"spc_{_slug(t)}", showing_counts(spc_chart(
-            spc[spc["crime_type"] == t].reset_index(drop=True),
-            f"{t}, {self.ctx.params.area.name}, {w.label}", "Records per month",
-            caption="Source: data.police.uk (OGL v3.0)"), spc.loc[spc["crime_type"] == t, "count"]))
-            for t in self.major_crime_types()]
+        out = []
+        for t in self.major_crime_types():
+            one = self._one_type(spc, t)
+            out.append((f"spc_{_slug(t)}", showing_counts(spc_chart(
+                one, f"{t}, {self.ctx.params.area.name}, {charted_months(one)}",
+                "Records per month", caption="Source: data.police.uk (OGL v3.0)"),
+                one["count"])))
+        return out
 
     @cached_property
     def area_population(self) -> tuple[int, int]:

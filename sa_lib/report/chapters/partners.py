@@ -23,18 +23,21 @@ import pandas as pd
 from sa_lib.data.measures import PARTNER_MEASURES
 from sa_lib.periods import Window, month_window, previous_window, rolling_window
 from sa_lib.report.chapters.common import (
+    history_spc,
     join_words,
     no_data_for,
     redact_small_counts,
     showing_counts,
+    spc_reading,
 )
 from sa_lib.report.charts import Chart
 from sa_lib.report.context import AssessmentContext
+from sa_lib.report.spc_text import spc_sentences
 from sa_lib.rounding import format_number
 from sa_lib.stats.assurance import MIN_SPC_POINTS
 from sa_lib.stats.change import SIGNIFICANT, change_sentence, change_significance
 from sa_lib.stats.observations import measure_window_values, monthly_measure
-from sa_lib.stats.spc import spc_summary, xmr
+from sa_lib.stats.spc import spc_summary
 
 __all__ = ["PartnerMeasures"]
 
@@ -79,9 +82,10 @@ class PartnerMeasures:
 
     @property
     def partner_spc_window(self) -> Window:
-        """SPC of monthly partner measures: the review window and the 12 months before."""
+        """SPC of monthly partner measures: the ``spc.history_months`` months to the window's end
+        (each measure charts the months it has among them)."""
         w = self.ctx.params.review_window
-        return rolling_window(w.end, w.n_months + 12)
+        return rolling_window(w.end, self.ctx.params.spc.history_months)
 
     def is_synthetic(self, measures: list[str]) -> bool:
         """True when any of the measures comes from a synthetic return."""
@@ -180,8 +184,10 @@ class PartnerMeasures:
     def partner_spc(self, measures: list[str]) -> pd.DataFrame:
         """XmR of the monthly partner measures named, over :attr:`partner_spc_window`.
 
-        Uses the months each measure has; a measure with fewer than
-        ``MIN_SPC_POINTS`` of them is left out (see :meth:`spc_too_short`).
+        Uses the months each measure has (a month between with no figure is a gap),
+        limits from ``spc.baseline``, lower limits raised to 0 for counts (not for
+        rates); a measure with fewer than ``MIN_SPC_POINTS`` months is left out (see
+        :meth:`spc_too_short`).
         """
         short = self.spc_too_short(measures)
         frames = [self._monthly_series(m).assign(measure=m) for m in measures
@@ -190,10 +196,10 @@ class PartnerMeasures:
         if not frames:
             return pd.DataFrame()
         data = pd.concat(frames, ignore_index=True)
-        data["month"] = data["month"].dt.to_timestamp()
         improvement = {m: self.ctx.params.improvement.get(m, "decrease") for m in data["measure"].unique()}
-        parts = [xmr(data[data["measure"] == m], value="value", date="month", by="measure",
-                     improvement=imp, rebase=self.ctx.params.rebase.get(m))
+        parts = [history_spc(data[data["measure"] == m], self.ctx.params, value="value",
+                             by="measure", improvement=imp, rebase=self.ctx.params.rebase.get(m),
+                             counts=PARTNER_MEASURES[m].unit == "count")
                  for m, imp in improvement.items()]
         out = pd.concat(parts, ignore_index=True)
         out.attrs = parts[0].attrs
@@ -209,15 +215,30 @@ class PartnerMeasures:
                                                      window))
 
     def partner_spc_summary(self, measures: list[str]) -> pd.DataFrame:
-        """SPC summary (last segment) of each monthly partner measure named."""
+        """SPC summary (last segment) of each monthly partner measure named.
+
+        The :func:`~sa_lib.stats.spc.spc_summary` columns (``variation_type`` is the
+        latest point's) plus ``months charted``, ``baseline``, ``latest month`` and
+        ``review window`` (what the latest month and the review window show).
+        """
         frames = []
         for m in measures:
             spc = self.partner_spc([m])
             if len(spc):
                 s = spc_summary(spc, improvement=self.ctx.params.improvement.get(m, "decrease"))
-                frames.append(s.tail(1))
+                s = s.tail(1).reset_index(drop=True)
+                for k, v in spc_reading(spc, self.partner_window).items():
+                    if k in ("months charted", "baseline", "latest month", "review window"):
+                        s[k] = v
+                frames.append(s)
         return pd.concat(frames, ignore_index=True) if frames else \
-            pd.DataFrame(columns=["measure", "variation_type"])
+            pd.DataFrame(columns=["measure", "variation_type", "months charted", "baseline",
+                                  "latest month", "review window"])
+
+    def partner_spc_text(self, measure: str) -> str:
+        """What the SPC chart of a monthly measure shows: its latest month, then the window."""
+        return spc_sentences(self.partner_spc([measure]), f"the monthly figure for {measure}",
+                             self.partner_window)
 
     # Gaps ---------------------------------------------------------------------------------
     def measure_coverage(self, measures: list[str] | None = None) -> pd.DataFrame:

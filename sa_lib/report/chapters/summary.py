@@ -18,6 +18,7 @@ from sa_lib.report.chapters.review import ReviewChapter
 from sa_lib.report.chapters.themes import ThemeChapter
 from sa_lib.report.context import AssessmentContext
 from sa_lib.report.publish import markdown_escape
+from sa_lib.report.spc_text import spc_findings
 from sa_lib.rounding import format_number
 
 __all__ = ["SummaryChapter"]
@@ -67,15 +68,7 @@ class SummaryChapter:
                 for r in downs.itertuples())
                 + ".")
         spc = self.crime.type_spc_table()
-        plain = spc["latest month"].str.startswith("shows only common-cause")
-        if plain.all():
-            bullets.append(f"On the SPC charts for {p.review_window.label}, none of the "
-                           f"{len(spc)} major crime types shows special-cause variation in its "
-                           "latest month.")
-        else:
-            bullets.append("On the SPC charts, " + "; ".join(
-                f"{esc(r['crime type'])} {r['latest month']}" for _, r in spc[~plain].iterrows())
-                + ".")
+        bullets += [esc(b) for b in spc_findings(spc, p.review_window.label)]
         bullets.append(self.crime.csp_comparison_text().data)
         out.append("\n".join(f"- {b}" for b in bullets))
 

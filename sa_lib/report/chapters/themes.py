@@ -30,9 +30,10 @@ from sa_lib.report.chapters.common import (
     TableSpec,
     change_sums,
     change_table_layout,
+    history_spc,
     redact_small_counts,
     showing_counts,
-    variation_phrase,
+    spc_reading,
     with_significance,
 )
 from sa_lib.report.chapters.partners import PartnerMeasures
@@ -40,11 +41,12 @@ from sa_lib.report.charts import Chart, bar_chart, spc_chart
 from sa_lib.report.context import AssessmentContext
 from sa_lib.report.publish import file_slug as _slug
 from sa_lib.report.publish import markdown_escape
+from sa_lib.report.spc_text import charted_months, spc_sentences
 from sa_lib.stats.assurance import MIN_SPC_POINTS
 from sa_lib.stats.change import compare_windows
 from sa_lib.stats.observations import measure_window_values
 from sa_lib.stats.repeat import repeat_definition, repeat_victim_rate
-from sa_lib.stats.spc import spc_summary, xmr
+from sa_lib.stats.spc import spc_summary
 
 __all__ = ["ThemeChapter"]
 
@@ -162,28 +164,35 @@ class ThemeChapter:
             movers = ch.iloc[1:].assign(a=lambda d: d["difference"].abs()) \
                 .dropna(subset=["a"]).nlargest(n_movers, "a")
             lines += [f"- {markdown_escape(s)}" for s in movers["sentence"]]
-        s = self.theme_spc_summary(name)
-        if len(s):
-            lines.append(f"Over {self.ctx.params.review_window.label} the monthly total "
-                         f"{variation_phrase(s['variation_type'].iloc[-1])}; its mean is "
-                         f"{s['mean'].iloc[-1]:,.1f} a month.")
+        if len(self.theme_spc_summary(name)):
+            label = "all types" if len(t.crime_types) > 1 else t.crime_types[0]
+            what = f"{t.name} ({label})" if label != t.name else t.name
+            lines.append(markdown_escape(spc_sentences(
+                self._theme_spc(name), f"the monthly total of {what}"
+                if len(t.crime_types) > 1 else what, self.ctx.params.review_window)))
         return Markdown("\n\n".join(lines))
 
     def _theme_spc(self, name: str) -> pd.DataFrame:
         t = self.theme(name)
         c = self._theme_counts(name)
         label = c["crime_type"].iloc[0] if len(c) else t.name
-        w = self.ctx.params.review_window
-        series = c[(c["crime_type"] == label) & (c["month"] >= w.start) & (c["month"] <= w.end)]
+        series = c[c["crime_type"] == label]
         improvement = self.ctx.params.improvement.get(label, "decrease")
-        return xmr(series, value="count", date="month", improvement=improvement,
-                   rebase=self.ctx.params.rebase.get(label))
+        return history_spc(series, self.ctx.params, improvement=improvement,
+                           rebase=self.ctx.params.rebase.get(label))
 
     def theme_spc_summary(self, name: str) -> pd.DataFrame:
-        """SPC summary of the theme's monthly police.uk total over the review window."""
+        """SPC summary of the theme's monthly police.uk total over the history: one row with
+        the months charted, the baseline, the mean and limits, ``variation_type`` (of the
+        latest point), and what the latest month and the review window show."""
         if not self.theme(name).crime_types:
             return pd.DataFrame()
-        return spc_summary(self._theme_spc(name))
+        spc = self._theme_spc(name)
+        s = spc_summary(spc).tail(1).reset_index(drop=True)
+        reading = spc_reading(spc, self.ctx.params.review_window)
+        for k in ("months charted", "baseline", "latest month", "review window"):
+            s[k] = reading[k]
+        return s
 
     def theme_charts(self, name: str) -> list[tuple[str, Chart]]:
         """SPC chart of the theme's monthly police.uk total, then its partner charts."""
@@ -195,7 +204,7 @@ class ThemeChapter:
             what = t.name if label == t.name else f"{t.name} ({label})"
             spc = self._theme_spc(name)
             out.append((f"theme_{_slug(name)}_spc", showing_counts(spc_chart(
-                spc, f"{what}, {self.ctx.params.area.name}, {self.ctx.params.review_window.label}",
+                spc, f"{what}, {self.ctx.params.area.name}, {charted_months(spc)}",
                 "Records per month", caption="Source: data.police.uk (OGL v3.0)"), spc["count"])))
         return out + self.theme_partner_charts(name)
 
@@ -309,10 +318,8 @@ class ThemeChapter:
         ch = self.theme_partner_change(name)
         lines = [f"- {markdown_escape(s)}" for s in ch["sentence"]]
         spc = self.partners.partner_spc_summary(t.partner_measures)
-        for r in spc.itertuples():
-            lines.append(f"- {markdown_escape(r.measure)}: over "
-                         f"{self.partners.spc_months(r.measure).label} the "
-                         f"monthly series {variation_phrase(r.variation_type)}.")
+        for m in spc["measure"]:
+            lines.append(f"- {markdown_escape(self.partners.partner_spc_text(m))}")
         for m, n in self.partners.spc_too_short(t.partner_measures).items():
             lines.append(f"- {markdown_escape(m)}: {n} month{'s' if n != 1 else ''} with figures "
                          f"in {self.partners.partner_spc_window.label}, fewer than the "
@@ -339,10 +346,9 @@ class ThemeChapter:
                 spc = self.partners.partner_spc([m])
                 if len(spc):
                     w = self.partners.partner_spc_window
-                    shown = self.partners.spc_months(m)  # w, unless the return ends early
                     out.append((f"partner_{_slug(m)}_spc", self.partners.showing_counts(spc_chart(
-                        spc, f"{m}{label}, {shown.label}", f"{unit} per month", caption=source),
-                        m, w)))
+                        spc, f"{m}{label}, {charted_months(spc)}", f"{unit} per month",
+                        caption=source), m, w)))
             else:
                 obs = self.ctx.partner_observations
                 rows = obs[obs["measure"] == m]

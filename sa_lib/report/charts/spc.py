@@ -7,10 +7,18 @@ import pandas as pd
 from matplotlib.dates import DateFormatter
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from sa_lib.errors import OptionError
+from sa_lib.periods import Window
 from sa_lib.report.charts.base import SPC_COLOURS, Chart, plain_text_chart
+from sa_lib.report.spc_text import (
+    LOWER_LIMIT_NOTE,
+    baseline_words,
+    month_range,
+    window_words,
+)
 from sa_lib.stats.change import format_count
 
 __all__ = ["spc_chart"]
@@ -37,12 +45,18 @@ def spc_chart(
     value_label: str = "Count",
     show_near_lines: bool = False,
     caption: str | None = None,
+    window: Window | None = None,
 ) -> Chart:
     """Draw one SPC series from :func:`sa_lib.xmr`, in the NHS / police style.
 
     Points are coloured by ``point_type`` (grey common cause, blue
     improvement, orange concern, purple neutral); each rebase segment has its
     own mean (solid) and process limits (dashed), labelled at its right end.
+    A month with no value (``NaN``) breaks the line; it is not a point.  The
+    review window is shaded, and the alt text says how many months are charted,
+    which give the limits (the baseline of a :func:`sa_lib.stats.spc_history.history_xmr`
+    result), what the latest point shows and what the window shows.  Lower limits
+    raised to 0 for counts (``limit_floor``) are noted under the chart.
 
     Parameters
     ----------
@@ -57,6 +71,9 @@ def spc_chart(
         Also draw the 2-sigma "near" lines (dotted).
     caption : str, optional
         Small text under the chart (e.g. "Synthetic data").
+    window : Window, optional
+        The review window to shade; default the window of a ``history_xmr`` result
+        (none for a plain ``xmr`` one).
 
     Returns
     -------
@@ -88,9 +105,15 @@ def spc_chart(
         ax.text(0.5, 0.5, "No data", ha="center", va="center", transform=ax.transAxes)
         ax.set_title(title, loc="left", fontsize=11)
         return Chart(fig, f"SPC chart of {title}: no data.")
+    if window is None:
+        window = spc.attrs.get("spc_history", {}).get("window")
     x = pd.to_datetime(spc[date]).to_numpy()
     y = spc[value].to_numpy(dtype=float)
-    ax.plot(x, y, color="#9b9b9b", linewidth=1, zorder=2)
+    if window is not None:
+        # Half a month either side, so the window's first and last points sit inside it.
+        ax.axvspan(window.start.start_time - pd.Timedelta(days=15),
+                   window.end.start_time + pd.Timedelta(days=15), color="#e8edee", zorder=0)
+    ax.plot(x, y, color="#9b9b9b", linewidth=1, zorder=2)  # NaN months break the line
     for seg_id, seg in spc.groupby("rebase_group", sort=True):
         sx = pd.to_datetime(seg[date]).to_numpy()
         first = seg.iloc[0]
@@ -116,6 +139,8 @@ def spc_chart(
                 Line2D([], [], color="#231f20", linestyle="--", label="Process limits")]
     if "target" in spc and spc["target"].notna().any():
         handles.append(Line2D([], [], color="#d5281b", linestyle="-.", label="Target"))
+    if window is not None:
+        handles.append(Patch(color="#e8edee", label=f"Review window ({window.label})"))
     ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.08, 1),
               frameon=False)
     ax.set_title(title, loc="left", fontsize=11)
@@ -128,39 +153,82 @@ def spc_chart(
     ax.yaxis.set_major_locator(MaxNLocator(nbins="auto", integer=whole))
     ax.yaxis.set_major_formatter(FuncFormatter(_tick_label))
     fig.autofmt_xdate()
-    if caption:
-        fig.text(0.01, 0.01, caption, fontsize=7, color="#4c6272")
-    return Chart(fig, _spc_alt_text(spc, title, date, value))
+    floored = _floored(spc)
+    notes = [c for c in (caption, LOWER_LIMIT_NOTE if floored else None) if c]
+    if notes:
+        fig.text(0.01, 0.01, "\n".join(notes), fontsize=7, color="#4c6272")
+    return Chart(fig, _spc_alt_text(spc, title, date, value, window, floored))
+
+
+def _floored(spc: pd.DataFrame) -> bool:
+    """True when a lower limit was raised to ``limit_floor`` (e.g. 0 for counts)."""
+    floor = spc.attrs.get("spc_options", {}).get("limit_floor")
+    return floor is not None and bool((spc["lpl"] == floor).any())
 
 
 def _tick_label(v: float, _pos: int | None = None) -> str:
     return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}"
 
 
-def _spc_alt_text(spc: pd.DataFrame, title: str, date: str, value: str) -> str:
+def _spc_alt_text(spc: pd.DataFrame, title: str, date: str, value: str,
+                  window: Window | None = None, floored: bool = False) -> str:
     d = pd.to_datetime(spc[date])
-    parts = [
-        f"SPC chart of {title}: {len(spc)} monthly values from {d.min():%b %Y} to {d.max():%b %Y}."
-    ]
+    has = spc[value].notna()
+    shown = d[has]
+    if shown.empty:
+        return f"SPC chart of {title}: no data."
+    missing = d[~has & (d > shown.min()) & (d < shown.max())]
+    parts = [f"SPC chart of {title}: {int(has.sum())} monthly values from {shown.min():%b %Y} to "
+             f"{shown.max():%b %Y}."]
+    if len(missing):
+        parts.append(f"No figures for {_month_runs(missing)} ({len(missing)} month"
+                     f"{'s' if len(missing) != 1 else ''}): the line breaks there.")
+    many = spc["rebase_group"].nunique() > 1
     for _, seg in spc.groupby("rebase_group", sort=True):
         first = seg.iloc[0]
         sd = pd.to_datetime(seg[date])
-        prefix = f"From {sd.min():%b %Y}, the" if spc["rebase_group"].nunique() > 1 else "The"
+        prefix = f"From {sd.min():%b %Y}, the" if many else "The"
         parts.append(
             f"{prefix} mean is {_fmt(first['mean'])}, with an upper process limit of "
-            f"{_fmt(first['upl'])} and a lower process limit of {_fmt(first['lpl'])}."
-        )
-    counts = spc["point_type"].astype(str).value_counts()
+            f"{_fmt(first['upl'])} and a lower process limit of {_fmt(first['lpl'])}"
+            + (f"; the limits come from {_baseline(seg, date, value)}." if "in_baseline" in seg
+               else "."))
+    if floored:
+        parts.append(LOWER_LIMIT_NOTE)
+    counts = spc.loc[has, "point_type"].astype(str).value_counts()
     special = {k: int(v) for k, v in counts.items() if k != "common_cause"}
     if special:
         parts.append("Special-cause points: " + "; ".join(
             f"{n} showing {_POINT_WORDS[k]}" for k, n in special.items()) + ".")
     else:
         parts.append("All points show common-cause variation.")
-    last = spc.iloc[-1]
+    last = spc[has].iloc[-1]
     parts.append(
         f"The latest value, {_fmt(float(last[value]))} in {pd.Timestamp(last[date]):%b %Y}, "
-        f"shows {_POINT_WORDS[str(last['point_type'])]}."
-    )
+        f"shows {_POINT_WORDS[str(last['point_type'])]}.")
+    if window is not None:
+        parts.append(f"The shaded review window, {month_range(window.start, window.end)}, "
+                     f"shows {window_words(spc, window)}.")
     return " ".join(parts)
 
+
+def _baseline(seg: pd.DataFrame, date: str, value: str) -> str:
+    has = seg[value].notna()
+    base = seg["in_baseline"].astype(bool) & has
+    months = pd.to_datetime(seg.loc[base, date])
+    words = baseline_words(int(has.sum()), int(base.sum()), bool(base.sum() == has.sum()),
+                           pd.Period(months.min(), "M") if len(months) else None,
+                           pd.Period(months.max(), "M") if len(months) else None)
+    return words
+
+
+def _month_runs(months: pd.Series) -> str:
+    """Consecutive months as ranges: "May 2024 – Dec 2024, Feb 2025"."""
+    p = pd.PeriodIndex(pd.to_datetime(months), freq="M").sort_values()
+    runs, start = [], p[0]
+    for a, b in zip(p[:-1], p[1:], strict=True):
+        if (b - a).n != 1:
+            runs.append(month_range(start, a))
+            start = b
+    runs.append(month_range(start, p[-1]))
+    return ", ".join(runs)
