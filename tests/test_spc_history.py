@@ -249,6 +249,35 @@ def test_a_point_marked_seasonal_is_called_seasonal() -> None:
     assert "seasonal" not in window_signals(out.drop(columns="seasonal"), WINDOW)[0]
 
 
+def test_seasonal_is_said_once_for_a_list_of_points() -> None:
+    values = wiggle(24) + [100.0] * 3 + [200.0] + [100.0] * 2 + [200.0] + [100.0] * 5
+    out = history_xmr(monthly(values), "n", WINDOW)
+    assert out["outside_limits"].sum() == 2  # April and July 2025
+    out["seasonal"] = out["special_cause"] & (out["month"] == pd.Timestamp("2025-07-01"))
+    assert window_signals(out, WINDOW) == [
+        "two points above the upper limit (concern): April 2025 and July 2025 (seasonal, the "
+        "same month also high in another year: July 2025)"]
+    out["seasonal"] = out["outside_limits"]
+    assert window_signals(out, WINDOW)[0].endswith(
+        "April 2025 and July 2025 (seasonal: each was also high in the same month of another "
+        "year)")
+
+
+def test_chapter_spc_marks_a_recurring_peak_seasonal() -> None:
+    # The same month far above the rest in two years: both points outside the limits and,
+    # through history_spc, called seasonal (mark_seasonal wired in).
+    from sa_lib.data.parameters import load_parameters
+    from sa_lib.report.chapters.common import history_spc
+
+    values = wiggle(36)
+    values[18] = values[30] = 140.0  # July 2024 and July 2025, far above the rest
+    frame = monthly(values).rename(columns={"n": "count"})
+    spc = history_spc(frame, load_parameters("parameters/2025.yaml"))
+    assert spc.loc[spc["seasonal"], "month"].dt.strftime("%Y-%m").tolist() == ["2024-07", "2025-07"]
+    assert "July 2025 (seasonal: the same month was high in another year)" in \
+        " ".join(window_signals(spc, WINDOW))
+
+
 def test_partner_series_with_many_signals_is_not_common_cause() -> None:
     """Council ASB: the window-only chart had 7 special-cause points; the sentence must not
     say "only common-cause variation" and names what the window shows."""

@@ -163,12 +163,25 @@ def latest_point_words(spc: pd.DataFrame) -> tuple[pd.Timestamp | None, str]:
     return when, f"{what} (special cause: {_judgement(side, improvement)})"
 
 
-def _seasonal(spc: pd.DataFrame, i: int, side: int) -> str:
-    """" (seasonal: ...)" for a point the seasonality check marked (a ``seasonal`` column)."""
-    flag = spc["seasonal"].iloc[i] if "seasonal" in spc.columns else False
-    if pd.isna(flag) or not bool(flag):
+def _seasonal(spc: pd.DataFrame, idx: list[int], months: pd.Series, side: int) -> str:
+    """" (seasonal, ...: May 2022 and June 2022)" for the points the seasonality check marked.
+
+    Read from a ``seasonal`` column (:func:`sa_lib.stats.seasonality.mark_seasonal`); one
+    phrase for the whole list, so a long list does not repeat it after every month.
+    """
+    if "seasonal" not in spc.columns:
         return ""
-    return f" (seasonal: the same month was {'high' if side > 0 else 'low'} in another year)"
+    flags = spc["seasonal"].to_numpy(dtype=object)
+    marked = [i for i in idx if not pd.isna(flags[i]) and bool(flags[i])]
+    if not marked:
+        return ""
+    level = "high" if side > 0 else "low"
+    if len(marked) == len(idx) == 1:
+        return f" (seasonal: the same month was {level} in another year)"
+    if len(marked) == len(idx):
+        return f" (seasonal: each was also {level} in the same month of another year)"
+    return (f" (seasonal, the same month also {level} in another year: "
+            f"{_join([f'{months[i]:%B %Y}' for i in marked])})")
 
 
 def _signals(spc: pd.DataFrame, value: str, date: str, window: Window | None) -> list[_Signal]:
@@ -186,9 +199,10 @@ def _signals(spc: pd.DataFrame, value: str, date: str, window: Window | None) ->
         for s, where in ((1, high), (-1, low)):
             idx = list(np.flatnonzero(flag & inside & (side == s)))
             if idx:
-                names = [f"{months[i]:%B %Y}{_seasonal(spc, i, s)}" for i in idx]
+                names = _join([f"{months[i]:%B %Y}" for i in idx])
                 out.append(_Signal(months[idx[0]], months[idx[-1]], rule, s,
-                                   f"{_points(len(idx))} {where}", _join(names)))
+                                   f"{_points(len(idx))} {where}",
+                                   names + _seasonal(spc, idx, months, s)))
 
     listed("outside_limits", spc["outside_limits"].to_numpy(bool), "above the upper limit",
            "below the lower limit")

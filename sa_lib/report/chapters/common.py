@@ -26,6 +26,7 @@ from sa_lib.report.spc_text import (
     window_words,
 )
 from sa_lib.stats.change import NOT_COMPARED
+from sa_lib.stats.seasonality import mark_seasonal
 from sa_lib.stats.spc_history import MIN_BASELINE_POINTS, history_summary, history_xmr
 
 __all__ = [
@@ -280,6 +281,11 @@ def short_comparison_note(params: Parameters, months_with_data: Iterable[pd.Peri
             f"review window ({review.label}): {why}.")
 
 
+#: The signals the sentences list point by point, and so the ones that can be called seasonal
+#: (a run or trend spans months, so "the same month" does not apply to it).
+SEASONAL_RULES = ("outside_limits", "two_in_three")
+
+
 def history_spc(series: pd.DataFrame, params: Parameters, value: str = "count",
                 by: str | None = None, improvement: str = "decrease",
                 rebase: list[str] | dict[str, list[str]] | None = None,
@@ -289,11 +295,15 @@ def history_spc(series: pd.DataFrame, params: Parameters, value: str = "count",
     Every chapter charts SPC through this: up to ``spc.history_months`` months ending
     at the review window's end, limits from ``spc.baseline``, lower limits raised to
     0 for ``counts`` (a count cannot be negative; not for rates), missing months as
-    gaps (:func:`sa_lib.stats.spc_history.history_xmr`).
+    gaps (:func:`sa_lib.stats.spc_history.history_xmr`).  Points beyond the limits or
+    two-of-three near a limit that recur in the same calendar month of another year are
+    marked ``seasonal`` (:func:`sa_lib.stats.seasonality.mark_seasonal`), so the
+    sentences call them seasonal rather than a new change.
     """
-    return history_xmr(series, value, params.review_window, params.spc.history_months,
-                       params.spc.baseline_rule, by=by, improvement=improvement,  # type: ignore[arg-type]
-                       rebase=rebase, limit_floor=0.0 if counts else None)
+    spc = history_xmr(series, value, params.review_window, params.spc.history_months,
+                      params.spc.baseline_rule, by=by, improvement=improvement,  # type: ignore[arg-type]
+                      rebase=rebase, limit_floor=0.0 if counts else None)
+    return mark_seasonal(spc, date="month", by=by, rules=SEASONAL_RULES)
 
 
 def spc_reading(spc: pd.DataFrame, window: Window) -> dict[str, object]:

@@ -26,6 +26,7 @@ from sa_lib.report.chapters.common import (
     SYNTHETIC_LABEL,
     SYNTHETIC_NOTE,
     TableSpec,
+    history_spc,
     join_words,
     month_runs,
     no_data_for,
@@ -45,7 +46,7 @@ from sa_lib.stats.morile import (
 )
 from sa_lib.stats.observations import measure_window_values
 from sa_lib.stats.priorities import priority_matrix, recommend_priorities, trend_score, volume_score
-from sa_lib.stats.spc import spc_summary, xmr
+from sa_lib.stats.spc import spc_summary
 
 __all__ = ["PriorityChapter"]
 
@@ -232,13 +233,13 @@ class PriorityChapter:
         have = set(self.ctx.counts["month"])
         gap = [m for m in w.months if m not in have]
         variation = None
-        # With months missing, an SPC reading needs the points SPC needs; a whole window
-        # is read as it always was.
-        n_points = int(series["count"].notna().sum())
-        if n_points and (not gap or n_points >= MIN_SPC_POINTS):
-            spc = spc_summary(xmr(series, value="count", date="month",
-                                  improvement=self.ctx.params.improvement.get(measure, "decrease")))
-            variation = spc["variation_type"].iloc[-1]
+        # The SPC reading is the chapter's own chart's (same history, baseline and rebase),
+        # so the matrix and the chart agree; it needs the points SPC needs.
+        spc = history_spc(c, self.ctx.params,
+                          improvement=self.ctx.params.improvement.get(measure, "decrease"),
+                          rebase=self.ctx.params.rebase.get(measure))
+        if int(spc["count"].notna().sum()) >= MIN_SPC_POINTS:
+            variation = spc_summary(spc)["variation_type"].iloc[-1]
         volume_missing = trend_missing = None
         if gap:
             volume_missing = (f"police.uk has no data for {month_runs(gap)} ({len(gap)} of "
