@@ -17,6 +17,7 @@ from sa_lib.errors import OptionError
 from sa_lib.periods import Window
 from sa_lib.report.charts import Chart
 from sa_lib.stats.change import NOT_COMPARED
+from sa_lib.stats.significance import EXACT_POISSON, MIN_MONTHS_PER_WINDOW, QUASI_POISSON
 
 __all__ = [
     "ASB",
@@ -27,6 +28,7 @@ __all__ = [
     "change_sums",
     "change_table_layout",
     "redact_small_counts",
+    "significance_note",
     "with_significance",
     "with_total",
     "showing_counts",
@@ -92,9 +94,11 @@ def change_table_layout(t: pd.DataFrame, params: Parameters) -> pd.DataFrame:
         "difference": t["difference"],
         "% change": t["pct_change"].round(1),
         "significance": t["significance"],
+        "test": t["test"],
     })
     out.attrs["count_columns"] = [prev, cur]
-    out.attrs["derived"] = {c: [prev, cur] for c in ("difference", "% change", "significance")}
+    out.attrs["derived"] = {c: [prev, cur] for c in ("difference", "% change", "significance",
+                                                       "test")}
     # The total row adds up the rows below it: without this, a hidden small count
     # could be worked out as the total minus the visible rows.
     out.attrs["label_column"] = "crime type"
@@ -161,6 +165,34 @@ def redact_small_counts(change: pd.DataFrame, public: bool, threshold: int,
         f"{c}: withheld in the public report, because with the other figures it would reveal "
         f"a count below {threshold}." for c in out.loc[protect, label]]
     return out
+
+
+def significance_note(tests: pd.Series, alpha: float) -> str:
+    """The table note naming the significance tests a table's ``test`` column uses.
+
+    Examples
+    --------
+    >>> significance_note(pd.Series(["quasi-Poisson (dispersion 3.1)",
+    ...                              "exact Poisson (too few months)"]), 0.05)  # doctest: +ELLIPSIS
+    'Significance at the 5% level: quasi-Poisson test of the monthly counts, ...'
+    """
+    kinds = {str(t) for t in tests}
+    parts = []
+    if any(t.startswith(QUASI_POISSON) for t in kinds):
+        parts.append("quasi-Poisson test of the monthly counts, which allows for month-to-month "
+                     "variation beyond Poisson (dispersion estimated from the months of both "
+                     "windows, taken as 1 when below 1; t test on the residual degrees of freedom)")
+    if any(t.startswith(EXACT_POISSON) for t in kinds):
+        parts.append("exact test for two Poisson counts on the window totals where the dispersion "
+                     f"cannot be estimated (fewer than {MIN_MONTHS_PER_WINDOW} months in a window, "
+                     "no records in a window, or annual or quarterly returns)")
+    if "two-proportion z-test" in kinds:
+        parts.append("two-proportion z-test for rates")
+    if not parts:
+        return ""
+    level = format(float(alpha) * 100, "g")
+    return (f"Significance at the {level}% level: " + "; ".join(parts)
+            + ". The test column says which test each row had.")
 
 
 def with_significance(row: pd.Series) -> str:

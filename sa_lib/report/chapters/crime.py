@@ -28,6 +28,7 @@ from sa_lib.report.chapters.common import (
     change_table_layout,
     redact_small_counts,
     showing_counts,
+    significance_note,
     variation_phrase,
     with_significance,
 )
@@ -70,6 +71,12 @@ class CrimeChapter:
     def crime_change_table(self) -> pd.DataFrame:
         """The change table as published (rounded only for display)."""
         return change_table_layout(self.crime_change(), self.ctx.params)
+
+    def crime_change_note(self) -> str:
+        """The change table's note: its source and the significance tests its rows used."""
+        return ("police.uk street-level records. " +
+                significance_note(self.crime_change()["test"],
+                                  self.ctx.params.thresholds.significance)).strip()
 
     def crime_change_text(self, n_movers: int = 3) -> Markdown:
         """Sentences for the total and the largest movers, with data caveats first.
