@@ -48,7 +48,8 @@ def _frame(prev: list[float], cur: list[float]) -> pd.DataFrame:
 SERIES = [
     ([1288, 1181, 1259, 1220], [1152, 996, 1201, 1150]),
     ([30, 52, 25, 44], [22, 35, 17, 27]),
-    ([40, 61, 35, 52, 47, 70, 38, 44, 59, 33, 48, 66], [55, 72, 41, 80, 63, 49, 90, 58, 61, 77, 52, 70]),
+    ([40, 61, 35, 52, 47, 70, 38, 44, 59, 33, 48, 66],
+     [55, 72, 41, 80, 63, 49, 90, 58, 61, 77, 52, 70]),
     ([12, 30, 9, 25], [14, 22, 31, 8, 19, 27, 11, 24, 35, 16, 20, 29]),
 ]
 
@@ -219,7 +220,22 @@ def test_change_table_alone_uses_the_exact_test_and_says_so() -> None:
     tests = pd.DataFrame({"p_value": [0.2], "test": ["quasi-Poisson (dispersion 2.0)"],
                           "dispersion": [2.0]})
     t = change_table(df, tests=tests).iloc[0]
-    assert (t["p_value"], t["test"], t["dispersion"]) == (0.2, "quasi-Poisson (dispersion 2.0)", 2.0)
+    assert (t["p_value"], t["dispersion"]) == (0.2, 2.0)
+    assert t["test"] == "quasi-Poisson (dispersion 2.0)"
     assert t["significance"] != SIGNIFICANT
     with pytest.raises(OptionError, match="one row per row"):
         change_table(df, tests=tests.drop(columns="dispersion"))
+
+
+def test_table_note_names_the_tests_used_and_why() -> None:
+    from sa_lib.report.chapters.common import significance_note
+
+    quasi = significance_note(pd.Series(["quasi-Poisson (dispersion 4.4)"]), 0.05)
+    assert quasi.startswith("Significance at the 5% level: quasi-Poisson test of the monthly")
+    assert "exact" not in quasi
+    mixed = significance_note(pd.Series(["quasi-Poisson (dispersion 1.2)",
+                                         "exact Poisson (too few months)",
+                                         "exact Poisson (annual returns)", "not tested"]), 0.01)
+    assert "1% level" in mixed
+    assert "(annual returns and fewer than 3 months with data in a window)" in mixed
+    assert significance_note(pd.Series(["not compared"]), 0.05) == ""

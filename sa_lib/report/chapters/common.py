@@ -170,11 +170,13 @@ def redact_small_counts(change: pd.DataFrame, public: bool, threshold: int,
 def significance_note(tests: pd.Series, alpha: float) -> str:
     """The table note naming the significance tests a table's ``test`` column uses.
 
+    Only the tests (and the reasons for an exact test) that appear are named.
+
     Examples
     --------
     >>> significance_note(pd.Series(["quasi-Poisson (dispersion 3.1)",
-    ...                              "exact Poisson (too few months)"]), 0.05)  # doctest: +ELLIPSIS
-    'Significance at the 5% level: quasi-Poisson test of the monthly counts, ...'
+    ...                              "exact Poisson (annual returns)"]), 0.05)  # doctest: +ELLIPSIS
+    'Significance at the 5% level: quasi-Poisson test ...; exact test ... (annual returns). ...'
     """
     kinds = {str(t) for t in tests}
     parts = []
@@ -182,10 +184,13 @@ def significance_note(tests: pd.Series, alpha: float) -> str:
         parts.append("quasi-Poisson test of the monthly counts, which allows for month-to-month "
                      "variation beyond Poisson (dispersion estimated from the months of both "
                      "windows, taken as 1 when below 1; t test on the residual degrees of freedom)")
-    if any(t.startswith(EXACT_POISSON) for t in kinds):
-        parts.append("exact test for two Poisson counts on the window totals where the dispersion "
-                     f"cannot be estimated (fewer than {MIN_MONTHS_PER_WINDOW} months in a window, "
-                     "no records in a window, or annual or quarterly returns)")
+    reasons = {"too few months": f"fewer than {MIN_MONTHS_PER_WINDOW} months with data in a "
+                                 "window"}
+    exact = EXACT_POISSON + " ("
+    why = sorted({t[len(exact):-1] for t in kinds if t.startswith(exact)})
+    if why:
+        parts.append("exact test for two Poisson counts on the window totals where no dispersion "
+                     f"can be estimated ({join_words([reasons.get(w, w) for w in why])})")
     if "two-proportion z-test" in kinds:
         parts.append("two-proportion z-test for rates")
     if not parts:

@@ -146,7 +146,7 @@ class PartnerMeasures:
         for i in np.flatnonzero((~counts).to_numpy() & both):
             p[i] = _proportion_p(prev["numerator"].iloc[i], prev["denominator"].iloc[i],
                                  cur["numerator"].iloc[i], cur["denominator"].iloc[i])
-            test[i] = "two-proportion z-test"
+            test[i] = "not tested" if np.isnan(p[i]) else "two-proportion z-test"
         out["p_value"] = p
         out["test"], out["dispersion"] = test, dispersion
         alpha = self.ctx.params.thresholds.significance
