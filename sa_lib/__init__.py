@@ -89,6 +89,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "NOT_SIGNIFICANT", "SIGNIFICANT", "Change", "change_sentence", "change_significance",
         "change_table", "compare_windows", "format_count", "format_pct", "pct_change",
     ),
+    "sa_lib.stats.significance": (
+        "exact_poisson_test", "quasi_poisson_test", "window_change_test",
+    ),
     "sa_lib.stats.disclosure": (
         "CHANGE_TABLE_DERIVED_COLUMNS", "change_table_derived", "render_table", "safe_percentage",
     ),
@@ -143,7 +146,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "Assessment", "open_assessment",
     ),
     "sa_lib.report.chapters.common": (
-        "SYNTHETIC_LABEL", "TableSpec", "variation_phrase",
+        "SYNTHETIC_LABEL", "TableSpec",
     ),
     "sa_lib.report.charts": (
         "SPC_COLOURS", "Chart", "spc_chart",

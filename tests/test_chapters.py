@@ -20,8 +20,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+import statsmodels.api as sm
 import yaml
 from scipy.stats import binomtest, norm
+from scipy.stats import t as student_t
 
 import sa_lib as sa
 from sa_lib.data.parameters import load_parameters
@@ -103,20 +105,33 @@ def _poisson_p(prev: float, cur: float) -> float:
     return binomtest(int(cur), int(prev + cur), 0.5).pvalue
 
 
+def _quasi_p(prev: list[float], cur: list[float]) -> tuple[float, float]:
+    """p-value and dispersion of the window indicator in statsmodels' quasi-Poisson GLM of the
+    monthly counts (t on the residual df; a dispersion below 1 taken as 1)."""
+    y = np.asarray(list(prev) + list(cur), dtype=float)
+    x = sm.add_constant(np.r_[np.zeros(len(prev)), np.ones(len(cur))])
+    fit = sm.GLM(y, x, family=sm.families.Poisson()).fit(scale="X2")
+    t = fit.params[1] / (fit.bse[1] / np.sqrt(fit.scale) * np.sqrt(max(fit.scale, 1.0)))
+    return 2 * student_t.sf(abs(t), fit.df_resid), fit.scale
+
+
 # --------------------------------------------------------------------------- chapter 2
 def test_crime_change_table_against_raw_police_uk(ctx, police: pd.DataFrame) -> None:
     t = ctx.crime.crime_change_table()
     prev, cur = _window_sum(police, PREV_MONTHS), _window_sum(police, CUR_MONTHS)
     assert list(t.columns[1:3]) == ["Jan 24 – Apr 24", "Jan 25 – Apr 25"]
     assert set(t["crime type"]) == set(prev.index)
+    monthly = police.assign(**{TOTAL: police.drop(columns=ASB).sum(axis=1)})
     for row in t.itertuples(index=False):
-        name, p, c, diff, pct, sig = row
+        name, p, c, diff, pct, sig, test = row
         assert (p, c) == (prev[name], cur[name]), name
         assert diff == c - p
         assert pct == round(100 * (c - p) / p, 1)
-        expected = ("statistically significant" if _poisson_p(p, c) < 0.05
-                    else "within normal variation")
+        # quasi-Poisson on the 4 + 4 monthly counts (months with no record are zeros)
+        p_value, phi = _quasi_p(monthly.loc[PREV_MONTHS, name], monthly.loc[CUR_MONTHS, name])
+        expected = "statistically significant" if p_value < 0.05 else "within normal variation"
         assert sig == expected, name
+        assert test.startswith(f"quasi-Poisson (dispersion {phi:.1f}"), name
     total = t.set_index("crime type").loc[TOTAL]
     assert (total.iloc[0], total.iloc[1]) == (4948, 4499)  # pinned once from the raw files
 
@@ -214,13 +229,25 @@ def test_theme_partner_change_violence_and_domestic_abuse(ctx, raw_da, da_repeat
             y: sum(r["risk_level"] == "high" for r in rs) for y, rs in by_year.items()},
         "One-stop-shop visits": {y: sum(r["date"][:4] == y for r in oss) for y in by_year},
     }
+    months = {y: [f"{y}-{i:02d}" for i in range(1, 13)] for y in ("2024", "2025")}
+    monthly = {
+        "Domestic abuse incidents": [[sum(r["date"][:7] == mo for r in raw_da) for mo in months[y]]
+                                     for y in ("2024", "2025")],
+        "High-risk domestic abuse incidents": [
+            [sum(r["date"][:7] == mo and r["risk_level"] == "high" for r in raw_da)
+             for mo in months[y]] for y in ("2024", "2025")],
+        "One-stop-shop visits": [[sum(r["date"][:7] == mo for r in oss) for mo in months[y]]
+                                 for y in ("2024", "2025")],
+    }
     for m, e in expected_counts.items():
         row = ch.loc[m]
         assert (row["previous"], row["current"]) == (e["2024"], e["2025"]), m
         assert row["difference"] == e["2025"] - e["2024"]
         assert row["pct_change"] == pytest.approx(100 * (e["2025"] - e["2024"]) / e["2024"])
-        sig = _poisson_p(e["2024"], e["2025"]) < 0.05
+        sig = row["p_value"] < 0.05
         assert (row["significance"] == "statistically significant") == sig, m
+        assert row["p_value"] == pytest.approx(_quasi_p(*monthly[m])[0], rel=1e-7), m
+        assert row["test"].startswith("quasi-Poisson (dispersion "), m
         assert "(SYNTHETIC)" in row["sentence"]
     assert expected_counts["Domestic abuse incidents"] == {"2024": 2566, "2025": 2696}
 

@@ -135,9 +135,10 @@ class ExploreView:
             # No percentage of a small base (as in the sentences); rounded only for display.
             "% change": round_half_up(t["pct_change"].where(~t["small_base"]), 1),
             "significance": t["significance"],
+            "test": t["test"],
         })
         if not self.comparable:
-            table[["difference", "% change", "significance"]] = ""
+            table[["difference", "% change", "significance", "test"]] = ""
         head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
         rows = []
         for cat, values in zip(t["category"], table.itertuples(index=False), strict=True):

@@ -6,6 +6,7 @@ schemas) and each other, never :mod:`sa_lib.report` or :mod:`sa_lib.run`.
 
 =================  ==================================================================
 ``change``         change between two windows, significance, and its sentence
+``significance``   quasi-Poisson test of a change from monthly counts; exact fallback
 ``spc``            XmR and c charts with the NHS "Making Data Count" rules
 ``funnel``         rates, ranks and funnel-plot limits against every partnership
 ``funnel_plot``    over-dispersed funnel plots as FunnelPlotR 0.6.0 computes them

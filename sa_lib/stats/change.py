@@ -15,8 +15,14 @@ import pandas as pd
 from scipy import stats
 
 from sa_lib.errors import OptionError
-from sa_lib.periods import Window, window_totals
+from sa_lib.periods import Window, _month_series, window_totals
 from sa_lib.rounding import format_number
+from sa_lib.stats.significance import (
+    EXACT_POISSON,
+    MIN_MONTHS_PER_WINDOW,
+    TOO_FEW_MONTHS,
+    window_change_test,
+)
 
 __all__ = [
     "Change",
@@ -256,6 +262,7 @@ def change_table(
     min_base: int = 10,
     alpha: float = 0.05,
     sort_by: Literal["input", "abs_difference", "difference", "pct_change", "current"] = "input",
+    tests: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Change for many categories at once: one row per category.
 
@@ -271,13 +278,22 @@ def change_table(
     sort_by : str, default "input"
         ``"abs_difference"`` lists the largest movers first; ``"difference"``,
         ``"pct_change"`` and ``"current"`` sort descending; ``"input"`` keeps order.
+    tests : DataFrame, optional
+        The test of each row, one row per row of ``data`` in the same order, with
+        ``p_value``, ``test`` and ``dispersion`` columns, e.g. from
+        :func:`sa_lib.stats.significance.window_change_test` on the monthly
+        counts (:func:`compare_windows` does this).  Default: only the totals are
+        known, so the exact Poisson test on them (:func:`change_significance`),
+        with ``test`` "exact Poisson (window totals only)".
 
     Returns
     -------
     DataFrame
         ``category, previous, current, difference, pct_change`` (float, NaN when
         previous is 0), ``direction``, ``small_base`` (previous below
-        ``min_base``), ``p_value``, ``significance`` and ``sentence``.
+        ``min_base``), ``p_value``, ``significance`` (``p_value < alpha``),
+        ``test`` (which test gave the p-value), ``dispersion`` (the quasi-Poisson
+        dispersion, NaN for an exact test) and ``sentence``.
 
     Examples
     --------
@@ -318,7 +334,24 @@ def change_table(
         [out["difference"] > 0, out["difference"] < 0], ["increase", "decrease"], "no change"
     )
     out["small_base"] = prev.to_numpy() < min_base
-    out["p_value"], out["significance"] = change_significance(prev.to_numpy(), curr.to_numpy(), alpha)
+    if tests is None:
+        out["p_value"], out["significance"] = change_significance(prev.to_numpy(), curr.to_numpy(),
+                                                                  alpha)
+        out["test"] = f"{EXACT_POISSON} (window totals only)"
+        out["dispersion"] = np.nan
+    else:
+        missing = [c for c in ("p_value", "test", "dispersion") if c not in tests.columns]
+        if missing or len(tests) != len(out):
+            raise OptionError(f"tests must have one row per row of data ({len(out)}) and columns "
+                              f"p_value, test and dispersion; got {len(tests)} row(s), "
+                              f"missing {missing}")
+        if not 0 < alpha < 1:
+            raise OptionError(f"alpha must be between 0 and 1, got {alpha!r}")
+        out["p_value"] = pd.to_numeric(tests["p_value"]).to_numpy(dtype=float)
+        out["significance"] = np.where(out["p_value"] < alpha, SIGNIFICANT,
+                                       NOT_SIGNIFICANT).astype(object)
+        out["test"] = tests["test"].to_numpy(dtype=object)
+        out["dispersion"] = pd.to_numeric(tests["dispersion"]).to_numpy(dtype=float)
     if isinstance(unit, pd.Series):
         units = list(unit.to_numpy())
     elif isinstance(unit, dict):
@@ -344,9 +377,19 @@ def compare_windows(
     month: str = "month",
     by: str = "crime_type",
     withhold_incomplete: bool = False,
+    min_months: int = MIN_MONTHS_PER_WINDOW,
     **table_options: object,
 ) -> pd.DataFrame:
     """Total two windows per category and build their :func:`change_table`.
+
+    The change is tested on the monthly counts, not on the two totals
+    (:func:`sa_lib.stats.significance.window_change_test`): a quasi-Poisson
+    model whose dispersion comes from the months of both windows, so ordinary
+    month-to-month variation is not called a significant change.  Where a
+    window has fewer than ``min_months`` months with data, or no record at all,
+    the exact Poisson test on the totals is used instead; the ``test`` column
+    says which test each row had and why.  A month with data for any category
+    but no row for this one counts as 0; a month never loaded is left out.
 
     Missing months are never counted as zero silently: the result carries
     ``current_complete``, ``previous_complete`` and the missing months of each
@@ -363,6 +406,8 @@ def compare_windows(
     current, previous : Window
         The two windows; the sentence uses ``current.label`` and
         ``previous.label`` unless ``period``/``comparison`` are given.
+    min_months : int, default 3
+        Fewest months with data in each window for the quasi-Poisson test.
     **table_options
         Passed to :func:`change_table`.
 
@@ -373,17 +418,18 @@ def compare_windows(
     >>> c = pd.DataFrame({"month": ["2024-01", "2025-01"], "crime_type": ["Drugs"] * 2,
     ...                   "count": [10, 15]})
     >>> t = compare_windows(c, month_window("2025-01", "2025-01"), month_window("2024-01", "2024-01"))
-    >>> t[["category", "previous", "current", "current_complete"]]
-      category  previous  current  current_complete
-    0    Drugs        10       15              True
+    >>> t[["category", "previous", "current", "current_complete", "test"]]
+      category  previous  current  current_complete                            test
+    0    Drugs        10       15              True  exact Poisson (too few months)
     """
     cur = window_totals(counts, current, value, month, by)
     prev = window_totals(counts, previous, value, month, by)
     wide = cur[[by, "total"]].merge(prev[[by, "total"]], on=by, suffixes=("_current", "_previous"))
     table_options.setdefault("period", current.label)
     table_options.setdefault("comparison", previous.label)
+    tests = _monthly_tests(counts, current, previous, value, month, by, wide[by], min_months)
     table = change_table(wide, category=by, previous="total_previous", current="total_current",
-                         **table_options)
+                         tests=tests, **table_options)
     table["current_window"] = current.label
     table["previous_window"] = previous.label
     table["current_complete"] = bool(cur["complete"].iloc[0]) if len(cur) else False
@@ -396,13 +442,48 @@ def compare_windows(
             (previous, table["previous_missing_months"].iloc[0], table["previous_complete"].iloc[0]),
             (current, table["current_missing_months"].iloc[0], table["current_complete"].iloc[0]))
             if not ok]
-        for col in ("difference", "pct_change", "p_value"):
+        for col in ("difference", "pct_change", "p_value", "dispersion"):
             table[col] = np.nan
         table["direction"] = NOT_COMPARED
         table["significance"] = NOT_COMPARED
+        table["test"] = NOT_COMPARED
         table["sentence"] = [f"{c}: not compared, because " + " and ".join(gaps) + "."
                              for c in table["category"]]
     return table
+
+
+def _monthly_tests(counts: pd.DataFrame, current: Window, previous: Window, value: str,
+                   month: str, by: str, groups: pd.Series, min_months: int) -> pd.DataFrame:
+    """:func:`window_change_test` of each group's months in the two windows, in ``groups`` order.
+
+    Every month with data (for any group) is a month of every group: a group
+    with no row for it had no records, as :func:`~sa_lib.periods.window_totals`
+    counts it.
+    """
+    months = _month_series(counts[month], month)
+    index = pd.Index(groups)
+    parts = []
+    for window, is_current in ((previous, False), (current, True)):
+        inside = ((months >= window.start) & (months <= window.end)).to_numpy()
+        present = sorted(set(months[inside]))
+        sel = pd.DataFrame({"_g": index.get_indexer(counts.loc[inside, by]),
+                            "_m": months[inside].to_numpy(),
+                            "_y": counts.loc[inside, value].to_numpy()})
+        sums = sel[sel["_g"] >= 0].groupby(["_g", "_m"])["_y"].sum()
+        grid = pd.MultiIndex.from_product([range(len(index)), present], names=["_g", "_m"])
+        parts.append(pd.DataFrame({"_g": grid.get_level_values("_g"),
+                                   "_y": sums.reindex(grid, fill_value=0).to_numpy(),
+                                   "_current": is_current}))
+    monthly = pd.concat(parts, ignore_index=True)
+    monthly["_current"] = monthly["_current"].astype(bool)
+    res = window_change_test(monthly, group="_g", value="_y", current="_current",
+                             min_months=min_months).set_index("_g")
+    res = res.reindex(range(len(index)))
+    # A group with no month in either window (only when no month was loaded): nothing to test.
+    none = res["p_value"].isna()
+    res.loc[none, "p_value"] = 1.0
+    res.loc[none, "test"] = f"{EXACT_POISSON} ({TOO_FEW_MONTHS})"
+    return res.reset_index(drop=True)
 
 
 def _month_list(missing: object) -> str:

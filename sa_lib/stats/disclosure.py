@@ -42,6 +42,8 @@ CHANGE_TABLE_DERIVED_COLUMNS: tuple[str, ...] = (
     "small_base",
     "p_value",
     "significance",
+    "test",
+    "dispersion",
     "sentence",
 )
 
@@ -185,7 +187,7 @@ def change_table_derived(
 
     Every column of ``table`` named in :data:`CHANGE_TABLE_DERIVED_COLUMNS`
     (difference, pct_change, direction, small_base, p_value, significance,
-    sentence) is derived from ``previous`` and ``current``, so when either
+    test, dispersion, sentence) is derived from ``previous`` and ``current``, so when either
     count is suppressed the whole change (including the sentence, which
     quotes the numbers) is suppressed too.
 

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 
 from sa_lib.data.parameters import TOTAL_CRIME, Parameters
-from sa_lib.errors import OptionError
 from sa_lib.periods import Window, month_window, previous_window
 from sa_lib.report.charts import Chart
 from sa_lib.report.spc_text import (
@@ -27,6 +26,7 @@ from sa_lib.report.spc_text import (
 )
 from sa_lib.stats.change import NOT_COMPARED
 from sa_lib.stats.seasonality import mark_seasonal
+from sa_lib.stats.significance import EXACT_POISSON, MIN_MONTHS_PER_WINDOW, QUASI_POISSON
 from sa_lib.stats.spc_history import MIN_BASELINE_POINTS, history_summary, history_xmr
 
 __all__ = [
@@ -34,10 +34,10 @@ __all__ = [
     "SYNTHETIC_LABEL",
     "SYNTHETIC_NOTE",
     "TableSpec",
-    "variation_phrase",
     "change_sums",
     "change_table_layout",
     "redact_small_counts",
+    "significance_note",
     "with_significance",
     "with_total",
     "showing_counts",
@@ -55,13 +55,6 @@ ASB = "Anti-social behaviour"
 SYNTHETIC_LABEL = "SYNTHETIC data"
 SYNTHETIC_NOTE = ("SYNTHETIC: these partner figures come from the seeded generator "
                   "sa_lib.data.synthetic, not from any real partner return.")
-_VARIATION_WORDS = {
-    "common_cause": "shows only common-cause variation (no sign of real change)",
-    "special_cause_improvement": "shows special-cause variation in the improving direction",
-    "special_cause_concern": "shows special-cause variation of concern",
-    "special_cause_neutral_high": "shows special-cause variation: unusually high",
-    "special_cause_neutral_low": "shows special-cause variation: unusually low",
-}
 
 
 @dataclass
@@ -74,21 +67,6 @@ class TableSpec:
     note: str = ""
     sensitive: bool = False
     confidential: bool = False
-
-
-def variation_phrase(variation_type: str) -> str:
-    """Plain words for an SPC ``variation_type`` (the latest point's type).
-
-    Examples
-    --------
-    >>> variation_phrase("common_cause")
-    'shows only common-cause variation (no sign of real change)'
-    """
-    try:
-        return _VARIATION_WORDS[variation_type]
-    except KeyError:
-        raise OptionError(f"unknown variation_type {variation_type!r}; "
-                          f"expected one of {list(_VARIATION_WORDS)}") from None
 
 
 def with_total(counts: pd.DataFrame) -> pd.DataFrame:
@@ -108,9 +86,11 @@ def change_table_layout(t: pd.DataFrame, params: Parameters) -> pd.DataFrame:
         "difference": t["difference"],
         "% change": t["pct_change"].round(1),
         "significance": t["significance"],
+        "test": t["test"],
     })
     out.attrs["count_columns"] = [prev, cur]
-    out.attrs["derived"] = {c: [prev, cur] for c in ("difference", "% change", "significance")}
+    out.attrs["derived"] = {c: [prev, cur] for c in ("difference", "% change", "significance",
+                                                       "test")}
     # The total row adds up the rows below it: without this, a hidden small count
     # could be worked out as the total minus the visible rows.
     out.attrs["label_column"] = "crime type"
@@ -177,6 +157,39 @@ def redact_small_counts(change: pd.DataFrame, public: bool, threshold: int,
         f"{c}: withheld in the public report, because with the other figures it would reveal "
         f"a count below {threshold}." for c in out.loc[protect, label]]
     return out
+
+
+def significance_note(tests: pd.Series, alpha: float) -> str:
+    """The table note naming the significance tests a table's ``test`` column uses.
+
+    Only the tests (and the reasons for an exact test) that appear are named.
+
+    Examples
+    --------
+    >>> significance_note(pd.Series(["quasi-Poisson (dispersion 3.1)",
+    ...                              "exact Poisson (annual returns)"]), 0.05)  # doctest: +ELLIPSIS
+    'Significance at the 5% level: quasi-Poisson test ...; exact test ... (annual returns). ...'
+    """
+    kinds = {str(t) for t in tests}
+    parts = []
+    if any(t.startswith(QUASI_POISSON) for t in kinds):
+        parts.append("quasi-Poisson test of the monthly counts, which allows for month-to-month "
+                     "variation beyond Poisson (dispersion estimated from the months of both "
+                     "windows, taken as 1 when below 1; t test on the residual degrees of freedom)")
+    reasons = {"too few months": f"fewer than {MIN_MONTHS_PER_WINDOW} months with data in a "
+                                 "window"}
+    exact = EXACT_POISSON + " ("
+    why = sorted({t[len(exact):-1] for t in kinds if t.startswith(exact)})
+    if why:
+        parts.append("exact test for two Poisson counts on the window totals where no dispersion "
+                     f"can be estimated ({join_words([reasons.get(w, w) for w in why])})")
+    if "two-proportion z-test" in kinds:
+        parts.append("two-proportion z-test for rates")
+    if not parts:
+        return ""
+    level = format(float(alpha) * 100, "g")
+    return (f"Significance at the {level}% level: " + "; ".join(parts)
+            + ". The test column says which test each row had.")
 
 
 def with_significance(row: pd.Series) -> str:

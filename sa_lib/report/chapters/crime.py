@@ -29,6 +29,7 @@ from sa_lib.report.chapters.common import (
     history_spc,
     redact_small_counts,
     showing_counts,
+    significance_note,
     spc_reading,
     spc_table_note,
     with_significance,
@@ -73,6 +74,12 @@ class CrimeChapter:
     def crime_change_table(self) -> pd.DataFrame:
         """The change table as published (rounded only for display)."""
         return change_table_layout(self.crime_change(), self.ctx.params)
+
+    def crime_change_note(self) -> str:
+        """The change table's note: its source and the significance tests its rows used."""
+        return ("police.uk street-level records. " +
+                significance_note(self.crime_change()["test"],
+                                  self.ctx.params.thresholds.significance)).strip()
 
     def crime_change_text(self, n_movers: int = 3) -> Markdown:
         """Sentences for the total and the largest movers, with data caveats first.

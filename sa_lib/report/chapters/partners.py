@@ -35,8 +35,9 @@ from sa_lib.report.context import AssessmentContext
 from sa_lib.report.spc_text import spc_sentences
 from sa_lib.rounding import format_number
 from sa_lib.stats.assurance import MIN_SPC_POINTS
-from sa_lib.stats.change import SIGNIFICANT, change_sentence, change_significance
+from sa_lib.stats.change import SIGNIFICANT, change_sentence
 from sa_lib.stats.observations import measure_window_values, monthly_measure
+from sa_lib.stats.significance import EXACT_POISSON, exact_poisson_test, window_change_test
 from sa_lib.stats.spc import spc_summary
 
 __all__ = ["PartnerMeasures"]
@@ -62,6 +63,39 @@ def counts_behind(observations: pd.DataFrame, measure: str, window: Window | Non
     if window is not None:
         rows = rows[(rows["start"] >= window.start) & (rows["end"] <= window.end)]
     return [rows["numerator"], rows["denominator"]]
+
+
+def _count_tests(observations: pd.DataFrame, measures: pd.Series, previous: Window,
+                 current: Window) -> pd.DataFrame:
+    """``p_value, test, dispersion`` of count measures whose windows both have a value.
+
+    A monthly measure is tested on its months (quasi-Poisson, falling back to the
+    exact test where there are too few months:
+    :func:`~sa_lib.stats.significance.window_change_test`); an annual or quarterly
+    return has only its window totals, so the exact Poisson test, saying why.
+    """
+    monthly = [m for m in measures if PARTNER_MEASURES[m].frequency == "monthly"]
+    rows = observations[observations["measure"].isin(monthly)
+                        & (observations["start"] == observations["end"])
+                        & observations["numerator"].notna()]
+    in_prev = (rows["start"] >= previous.start) & (rows["start"] <= previous.end)
+    in_cur = (rows["start"] >= current.start) & (rows["start"] <= current.end)
+    rows = rows[in_prev | in_cur]
+    res = window_change_test(
+        pd.DataFrame({"measure": rows["measure"], "count": rows["numerator"],
+                      "current": in_cur[in_prev | in_cur].astype(bool)}),
+        group="measure").set_index("measure") if len(rows) else pd.DataFrame()
+    out = []
+    for m in measures:
+        if m in res.index:
+            r = res.loc[m]
+            out.append((r["p_value"], r["test"], r["dispersion"]))
+            continue
+        totals = measure_window_values(observations, previous, [m])["value"].iloc[0], \
+            measure_window_values(observations, current, [m])["value"].iloc[0]
+        p = exact_poisson_test(*totals, previous.n_months, current.n_months)[0]
+        out.append((p, f"{EXACT_POISSON} ({PARTNER_MEASURES[m].frequency} returns)", np.nan))
+    return pd.DataFrame(out, columns=["p_value", "test", "dispersion"])
 
 
 @dataclass
@@ -105,15 +139,21 @@ class PartnerMeasures:
             out["pct_change"] = np.where(counts & (out["previous"] > 0),
                                          100 * out["difference"] / out["previous"], np.nan)
         p = np.full(len(out), np.nan)
-        ok = counts & out["previous"].notna() & out["current"].notna()
+        test = np.full(len(out), "not tested", dtype=object)
+        dispersion = np.full(len(out), np.nan)
+        ok = (counts & out["previous"].notna() & out["current"].notna()).to_numpy()
         if ok.any():
-            p[ok.to_numpy()] = change_significance(out.loc[ok, "previous"].to_numpy(),
-                                                   out.loc[ok, "current"].to_numpy())[0]
+            tests = _count_tests(self.ctx.partner_observations, out.loc[ok, "measure"],
+                                 self.partner_previous_window, self.partner_window)
+            p[ok], test[ok] = tests["p_value"].to_numpy(), tests["test"].to_numpy()
+            dispersion[ok] = tests["dispersion"].to_numpy()
         both = (out["previous"].notna() & out["current"].notna()).to_numpy()
         for i in np.flatnonzero((~counts).to_numpy() & both):
             p[i] = _proportion_p(prev["numerator"].iloc[i], prev["denominator"].iloc[i],
                                  cur["numerator"].iloc[i], cur["denominator"].iloc[i])
+            test[i] = "not tested" if np.isnan(p[i]) else "two-proportion z-test"
         out["p_value"] = p
+        out["test"], out["dispersion"] = test, dispersion
         alpha = self.ctx.params.thresholds.significance
         out["significance"] = np.where(np.isnan(p), "not tested",
                                        np.where(p < alpha, SIGNIFICANT, "within normal variation"))

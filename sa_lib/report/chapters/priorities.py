@@ -397,7 +397,9 @@ class PriorityChapter:
         partner = [m for m in r["measure"] if m in PARTNER_MEASURES]
         syn = bool(partner) and self.partners.is_synthetic(partner)
         note = ("Each factor is scored 1-5. Volume: quintile of the themes' counts in the review "
-                "window; trend: from the change and the SPC chart of the theme's measure; "
+                "window; trend: from the change (its significance by the test the change tables "
+                "name: quasi-Poisson on the monthly counts, or the exact Poisson or "
+                "two-proportion test where they say so) and the SPC chart of the theme's measure; "
                 "perception and influence: scores agreed by the partnership (parameters file).")
         gaps = self.missing_scores_sentence()
         if gaps:

@@ -33,6 +33,7 @@ from sa_lib.report.chapters.common import (
     history_spc,
     redact_small_counts,
     showing_counts,
+    significance_note,
     spc_reading,
     with_significance,
 )
@@ -147,10 +148,10 @@ class ThemeChapter:
             if self.theme(name).crime_types else None
         if t is None:
             return []
+        note = significance_note(t["test"], self.ctx.params.thresholds.significance)
         return [TableSpec(t, f"theme_{_slug(name)}_crime_change",
                           f"{name}: police.uk records by type, comparison windows",
-                          "police.uk street-level records. Significance: exact test for two "
-                          "Poisson counts.", sensitive=True)]
+                          f"police.uk street-level records. {note}".strip(), sensitive=True)]
 
     def theme_crime_text(self, name: str, n_movers: int = 2) -> Markdown:
         """Sentences on the theme's police.uk change and its SPC chart."""
@@ -236,14 +237,17 @@ class ThemeChapter:
                 "difference": _whole(counts["difference"]),
                 "% change": counts["pct_change"].round(1),
                 "significance": counts["significance"],
+                "test": counts["test"],
             })
             df.attrs["count_columns"] = [pl, wl]
-            df.attrs["derived"] = {c: [pl, wl] for c in ("difference", "% change", "significance")}
+            df.attrs["derived"] = {c: [pl, wl] for c in ("difference", "% change", "significance",
+                                                          "test")}
             specs.append(TableSpec(
                 df, f"theme_{_slug(name)}_partner",
                 f"{name}: partner measures" + (f" ({SYNTHETIC_LABEL})" if syn else ""),
                 (SYNTHETIC_NOTE + " " if syn else "") +
-                f"Significance: exact test for two Poisson counts. {note}".strip(),
+                (significance_note(counts["test"], self.ctx.params.thresholds.significance)
+                 + f" {note}").strip(),
                 sensitive=True))
         rates = ch[ch["unit"] == "percent"]
         if len(rates):
