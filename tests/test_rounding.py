@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -65,3 +68,52 @@ def test_decimals_are_validated(bad) -> None:
         round_half_up(1.0, bad)
     with pytest.raises(OptionError, match="decimals must be a whole number"):
         format_number(1.0, bad)
+
+
+# ----------------------------------------------------------------- one rule, everywhere
+ROOT = Path(__file__).resolve().parents[1]
+#: Display rounding other than sa_lib.rounding: Python's round, numpy/pandas .round and
+#: f-string precision (":.1f", ":,.0f", ":.1%", ":.3g").
+ROUNDING = re.compile(r"(?<![\w.])round\(|\.round\(|np\.round\(|:[,_]?\.\d+[fg%]")
+#: Uses that are not a published figure, each with its reason.
+ALLOWED = {
+    ("sa_lib/stats/morile.py", "_RANK_DECIMALS"): "ties in ranking, not display",
+    ("sa_lib/stats/priorities.py", "_RANK_DECIMALS"): "ties in ranking, not display",
+    ("sa_lib/report/publish.py", "np.allclose(v, np.round(v, 1))"): "chooses 1 or 2 decimals",
+    ("sa_lib/report/charts/spc.py", "(y == np.round(y))"): "tests for whole numbers",
+    ("sa_lib/report/chapters/themes.py", "v.round().astype(\"Int64\") if np.allclose"):
+        "turns whole-number floats into integers",
+    ("sa_lib/data/quality.py", "np.round(n)"): "a binomial test's trial count",
+    ("sa_lib/stats/funnel_plot.py", "round()"): "R's round, ported to match FunnelPlotR",
+    ("sa_lib/stats/funnel_plot.py", "``round(x, digits)``"): "R's round, ported",
+    ("StrMethodFormatter", ""): "axis tick labels (round numbers chosen by matplotlib)",
+}
+#: Not report figures: the seeded generator's own arithmetic and files, run timings.
+EXEMPT = ("sa_lib/data/synthetic.py", "sa_lib/run/", "sa_lib/rounding.py")
+
+
+def test_no_published_number_is_rounded_outside_sa_lib_rounding() -> None:
+    found = []
+    for path in sorted((ROOT / "sa_lib").rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel.startswith(EXEMPT):
+            continue
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            code = line.strip()
+            if code.startswith((">>>", "...", "#")) or not ROUNDING.search(code):
+                continue
+            if any((rel == f or f == "StrMethodFormatter") and s in code and
+                   (f != "StrMethodFormatter" or "StrMethodFormatter" in code)
+                   for f, s in ALLOWED):
+                continue
+            found.append(f"{rel}:{n}: {code}")
+    assert not found, ("round published numbers with sa_lib.rounding (round_half_up, "
+                       "format_number), not:\n" + "\n".join(found))
+
+
+def test_the_check_finds_each_kind_of_rounding() -> None:
+    for code in ('x.round(1)', 'round(x, 1)', 'np.round(x)', 'f"{x:.1f}"', 'f"{x:,.0f}"',
+                 'f"{x:.0%}"', 'f"{x:.3g}"'):
+        assert ROUNDING.search(code), code
+    for code in ("round_half_up(x, 1)", "format_number(x)", "ground(x)", "self.rounds(x)"):
+        assert not ROUNDING.search(code), code

@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from sa_lib.errors import OptionError
-from sa_lib.rounding import format_number
+from sa_lib.rounding import format_number, round_half_up
 
 __all__ = ["FUNNEL_METHODS", "funnel_limits", "funnel_method", "funnel_position", "funnel_words",
            "rate_funnel", "rate_funnel_limits"]
@@ -272,7 +272,18 @@ def funnel_method(attrs: dict) -> str:
                 "are exact Poisson limits")
     return ("limits allow for over-dispersion between partnerships (Spiegelhalter 2005; "
             f"DerSimonian-Laird, {float(attrs['trim']) * 100:g}% winsorised), phi = {phi_text}, "
-            f"tau2 = {float(f'{tau2:.3g}'):g}")
+            f"tau2 = {_significant(tau2, 3)}")
+
+
+def _significant(x: float, digits: int) -> str:
+    """``x`` to ``digits`` significant figures, half-up, trailing zeros dropped: 0.015649 -> 0.0156."""
+    if x == 0 or not np.isfinite(x):
+        return format_number(x, 0)
+    decimals = digits - 1 - int(np.floor(np.log10(abs(x))))
+    if decimals < 0:  # 1234.5 -> 1,230: round the tens, hundreds...
+        scale = 10 ** -decimals
+        return format_number(round_half_up(x / scale) * scale, 0)
+    return format_number(x, decimals, trim_zeros=True)
 
 
 def _half_up(x: float, decimals: int) -> str:

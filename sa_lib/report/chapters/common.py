@@ -24,6 +24,7 @@ from sa_lib.report.spc_text import (
     latest_point_words,
     window_words,
 )
+from sa_lib.rounding import round_half_up
 from sa_lib.stats.change import NOT_COMPARED
 from sa_lib.stats.seasonality import mark_seasonal
 from sa_lib.stats.significance import EXACT_POISSON, MIN_MONTHS_PER_WINDOW, QUASI_POISSON
@@ -84,7 +85,7 @@ def change_table_layout(t: pd.DataFrame, params: Parameters) -> pd.DataFrame:
         prev: t["previous"],
         cur: t["current"],
         "difference": t["difference"],
-        "% change": t["pct_change"].round(1),
+        "% change": round_half_up(t["pct_change"], 1),
         "significance": t["significance"],
         "test": t["test"],
     })

@@ -39,7 +39,7 @@ from sa_lib.report.context import AssessmentContext
 from sa_lib.report.publish import file_slug as _slug
 from sa_lib.report.publish import markdown_escape
 from sa_lib.report.spc_text import charted_months, spc_sentences
-from sa_lib.rounding import format_number
+from sa_lib.rounding import format_number, round_half_up
 from sa_lib.stats.change import compare_windows, format_count
 
 __all__ = ["CrimeChapter"]
@@ -169,7 +169,7 @@ class CrimeChapter:
                 for t in self.major_crime_types()]
         out = pd.DataFrame(rows)
         for c in ("mean per month", "lower limit", "upper limit"):
-            out[c] = out[c].astype(float).round(1)
+            out[c] = round_half_up(out[c].astype(float), 1)
         return out
 
     def type_spc_note(self) -> str:
@@ -209,8 +209,8 @@ class CrimeChapter:
         rate_of = {f"{prev} per 1,000": prev, f"{cur} per 1,000": cur}
         out = pd.DataFrame({
             "crime type": t["category"],
-            f"{prev} per 1,000": (1000 * t["previous"] / pop).round(2),
-            f"{cur} per 1,000": (1000 * t["current"] / pop).round(2),
+            f"{prev} per 1,000": round_half_up(1000 * t["previous"] / pop, 2),
+            f"{cur} per 1,000": round_half_up(1000 * t["current"] / pop, 2),
         })
         if self.ctx.publish.is_public:
             # A rate times the population (given in the note) is the count: hide the rate

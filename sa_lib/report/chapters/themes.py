@@ -43,6 +43,7 @@ from sa_lib.report.context import AssessmentContext
 from sa_lib.report.publish import file_slug as _slug
 from sa_lib.report.publish import markdown_escape
 from sa_lib.report.spc_text import charted_months, spc_sentences
+from sa_lib.rounding import round_half_up
 from sa_lib.stats.assurance import MIN_SPC_POINTS
 from sa_lib.stats.change import compare_windows
 from sa_lib.stats.observations import measure_window_values
@@ -235,7 +236,7 @@ class ThemeChapter:
                 pl: _whole(counts["previous"]),
                 wl: _whole(counts["current"]),
                 "difference": _whole(counts["difference"]),
-                "% change": counts["pct_change"].round(1),
+                "% change": round_half_up(counts["pct_change"], 1),
                 "significance": counts["significance"],
                 "test": counts["test"],
             })
@@ -266,7 +267,7 @@ class ThemeChapter:
                 "window": [pl, wl] * n,
                 "cases": _whole(pd.Series(np.column_stack([prev_n, cur_n]).ravel())),
                 "base": _whole(pd.Series(np.column_stack([prev_d, cur_d]).ravel())),
-                "%": pd.Series(np.column_stack([prev["value"], cur["value"]]).ravel()).round(1),
+                "%": round_half_up(pd.Series(np.column_stack([prev["value"], cur["value"]]).ravel()), 1),
                 "significance of the change": np.repeat(rates["significance"].to_numpy(), 2),
             })
             df.attrs["count_columns"] = ["cases", "base"]
@@ -302,7 +303,7 @@ class ThemeChapter:
             "repeat incidents": t["repeat_incidents"],
             "victims": t["victims"],
             "repeat victims": t["repeat_victims"],
-            "repeat rate (% of incidents)": (100 * t["rate"]).round(1),
+            "repeat rate (% of incidents)": round_half_up(100 * t["rate"], 1),
         })
         df.attrs["count_columns"] = ["incidents", "repeat incidents", "victims", "repeat victims"]
         df.attrs["derived"] = {"repeat rate (% of incidents)": ["incidents", "repeat incidents"]}

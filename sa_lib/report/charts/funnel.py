@@ -117,6 +117,6 @@ def funnel_chart(
            f"1,000 residents (y). {where} "
            f"{how} {int(outside.sum())} of {len(data)} partnerships are outside the "
            f"{'adjusted ' if adjusted else ''}99.8% limits."
-           + (f" {off_chart} partnership(s) with rates above {top:.0f} per 1,000 are beyond the "
+           + (f" {off_chart} partnership(s) with rates above {format_number(top, 0)} per 1,000 are beyond the "
               "top of the chart." if off_chart else ""))
     return Chart(fig, alt)

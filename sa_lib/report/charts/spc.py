@@ -19,6 +19,7 @@ from sa_lib.report.spc_text import (
     month_range,
     window_words,
 )
+from sa_lib.rounding import format_number, round_half_up
 from sa_lib.stats.change import format_count
 
 __all__ = ["spc_chart"]
@@ -35,7 +36,7 @@ _POINT_WORDS = {
 def _fmt(x: float) -> str:
     if np.isnan(x):
         return "not defined"
-    return format_count(round(float(x), 1))
+    return format_count(round_half_up(float(x), 1))
 
 
 @plain_text_chart
@@ -167,7 +168,7 @@ def _floored(spc: pd.DataFrame) -> bool:
 
 
 def _tick_label(v: float, _pos: int | None = None) -> str:
-    return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}"
+    return format_number(v, 0 if float(v).is_integer() else 1)
 
 
 def _spc_alt_text(spc: pd.DataFrame, title: str, date: str, value: str,
