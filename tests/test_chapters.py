@@ -147,8 +147,8 @@ def test_crime_rates_per_1000(ctx, police: pd.DataFrame) -> None:
     assert r.attrs["population"] == POPULATION_2024 and r.attrs["population_year"] == 2024
     prev, cur = _window_sum(police, PREV_MONTHS), _window_sum(police, CUR_MONTHS)
     for name, p_rate, c_rate in r.itertuples(index=False):
-        assert p_rate == pytest.approx(round(1000 * prev[name] / POPULATION_2024, 2), abs=1e-9)
-        assert c_rate == pytest.approx(round(1000 * cur[name] / POPULATION_2024, 2), abs=1e-9)
+        assert p_rate == pytest.approx(round_half_up(1000 * prev[name] / POPULATION_2024, 2), abs=1e-9)
+        assert c_rate == pytest.approx(round_half_up(1000 * cur[name] / POPULATION_2024, 2), abs=1e-9)
     assert "187,767" in ctx.crime.crime_rates_note()
 
 
@@ -199,9 +199,9 @@ def test_type_spc_table_limits_by_hand(ctx, police: pd.DataFrame) -> None:
         kept = mr[mr < 3.267 * mr.mean()]
         mean, lo, hi = x.mean(), x.mean() - 2.66 * kept.mean(), x.mean() + 2.66 * kept.mean()
         assert row[1] == 16 and row[2] == "all 16 months"
-        assert row[3] == pytest.approx(round(mean, 1), abs=1e-9)
-        assert row[4] == pytest.approx(round(max(lo, 0), 1), abs=1e-9)
-        assert row[5] == pytest.approx(round(hi, 1), abs=1e-9)
+        assert row[3] == pytest.approx(round_half_up(mean, 1), abs=1e-9)
+        assert row[4] == pytest.approx(round_half_up(max(lo, 0), 1), abs=1e-9)
+        assert row[5] == pytest.approx(round_half_up(hi, 1), abs=1e-9)
         signals = _signals_by_hand(blocks, mean, lo, hi)
         assert row[6] == "Dec 2025: " + ("within the limits (common cause)"
                                          if not any(15 in v for v in signals.values())
