@@ -483,3 +483,35 @@ def test_bundled_action_plan_2025() -> None:
     assert summary["not_met"] == counts.get("not met", 0)
     assert summary["no_data"] == counts.get("no data", 0)
     assert review.set_index("indicator").loc["Section 136 detentions (month)", "n_points"] == 3
+
+
+def test_assurance_lower_limits_of_counts_are_raised_to_zero() -> None:
+    """#13: a count's process limit below 0 (needle finds -21.0) is shown as 0, not negative."""
+    from sa_lib.stats.assurance import target_assurance
+
+    months = pd.period_range("2024-01", periods=24, freq="M")
+    values = [1, 9, 0, 8, 1, 10, 0, 9, 2, 8, 0, 9] * 2  # mean 4.8, wide moving ranges
+    series = pd.DataFrame({"indicator": "finds", "month": months, "value": values})
+    raw = target_assurance(series, target=5, direction="decrease")
+    assert raw["lpl"].iloc[0] < 0  # the plain XmR limit
+    floored = target_assurance(series, target=5, direction="decrease", limit_floor={"finds": 0})
+    assert floored["lpl"].iloc[0] == 0.0
+    assert floored["upl"].iloc[0] == raw["upl"].iloc[0]
+    assert "process limits 0 to" in floored["sentence"].iloc[0]
+    with pytest.raises(OptionError, match="limit_floor names indicator"):
+        target_assurance(series, target=5, direction="decrease", limit_floor={"other": 0})
+
+
+def test_review_chapter_floors_count_indicators_only() -> None:
+    from sa_lib.report.assessment import open_assessment
+
+    a = open_assessment("parameters/2025.yaml", "official", "")
+    r = a.review.review.set_index("indicator")
+    # Needle finds and Section 136 (counts) had lower limits -21.0 and -3.0 before #13.
+    assert r.loc["Needle finds collected by street scene", "lpl"] == 0.0
+    assert r.loc["Section 136 detentions", "lpl"] == 0.0
+    assert "process limits 0 to 126.8" in r.loc["Needle finds collected by street scene",
+                                                  "assurance_sentence"]
+    # A rate keeps its own limits (the repeat rate's are well above 0 anyway).
+    assert r.loc["Repeat victims (% of domestic abuse incidents)", "lpl"] > 0
+    assert "a count cannot be negative" in a.review.review_tables()[0].note

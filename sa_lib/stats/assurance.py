@@ -51,6 +51,7 @@ def target_assurance(
     target: float | Mapping[Hashable, float] | None,
     direction: str | Mapping[Hashable, str],
     min_points: int = MIN_SPC_POINTS,
+    limit_floor: float | Mapping[Hashable, float | None] | None = None,
 ) -> pd.DataFrame:
     """SPC assurance of monthly series against monthly targets, one row per indicator.
 
@@ -85,6 +86,10 @@ def target_assurance(
         Which way is better, for every indicator or per indicator.
     min_points : int, default :data:`MIN_SPC_POINTS` (12)
         Fewest months with a value needed for assurance (at least 2).
+    limit_floor : number, mapping of indicator -> number, or None
+        Raise lower limits below it to it (``xmr``'s ``limit_floor``): 0 for counts,
+        which cannot be negative, so a target is never judged against a limit no
+        month can reach.  For every indicator or per indicator (others: none).
 
     Returns
     -------
@@ -134,17 +139,22 @@ def target_assurance(
     base["n_points"] = base["indicator"].map(n_points).astype(np.int64)
     enough = base["n_points"] >= min_points
 
+    floors = _floor_map(limit_floor, indicators)
     summaries = []
+    # One xmr call per direction and floor (each is a whole-call option).
     for d in _DIRECTIONS:
-        names = base.loc[enough & (base["direction"] == d), "indicator"]
-        if names.empty:
-            continue
-        rows = work[work["indicator"].isin(names)]
-        with_target = {k: targets[k] for k in names if not np.isnan(targets[k])}
-        spc = xmr(rows, value="value", date="month", by="indicator", improvement=d,
-                  target=with_target or None)
-        summaries.append(spc_summary(spc)[["indicator", "mean", "lpl", "upl", "variation_type",
-                                           "assurance_type"]])
+        for floor in sorted({floors[k] for k in indicators}, key=lambda f: (f is None, f or 0)):
+            names = base.loc[enough & (base["direction"] == d)
+                             & base["indicator"].map(lambda k, f=floor: floors[k] == f),
+                             "indicator"]
+            if names.empty:
+                continue
+            rows = work[work["indicator"].isin(names)]
+            with_target = {k: targets[k] for k in names if not np.isnan(targets[k])}
+            spc = xmr(rows, value="value", date="month", by="indicator", improvement=d,
+                      target=with_target or None, limit_floor=floor)
+            summaries.append(spc_summary(spc)[["indicator", "mean", "lpl", "upl",
+                                               "variation_type", "assurance_type"]])
     if summaries:
         summary = pd.concat(summaries, ignore_index=True)
         summary["variation_type"] = summary["variation_type"].astype(object)
@@ -172,6 +182,24 @@ def target_assurance(
 
 
 # --------------------------------------------------------------------------- validation
+
+
+def _floor_map(limit_floor: object, indicators: np.ndarray) -> dict[Hashable, float | None]:
+    if limit_floor is None or isinstance(limit_floor, Mapping):
+        given = dict(limit_floor or {})
+        unknown = [k for k in given if k not in set(indicators)]
+        if unknown:
+            raise OptionError(f"limit_floor names indicator(s) not in series: {unknown}")
+    else:
+        given = dict.fromkeys(indicators, limit_floor)
+    out: dict[Hashable, float | None] = {}
+    for k in indicators:
+        v = given.get(k)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float | np.number)
+                              or not np.isfinite(v)):
+            raise OptionError(f"limit_floor for {k!r} must be a number or None, got {v!r}")
+        out[k] = None if v is None else float(v)
+    return out
 
 
 def _validate_series(series: pd.DataFrame) -> pd.DataFrame:

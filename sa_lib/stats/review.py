@@ -50,6 +50,7 @@ def review_priorities(
     series: pd.DataFrame | None = None,
     monthly_targets: Mapping[Hashable, float] | None = None,
     min_points: int = MIN_SPC_POINTS,
+    limit_floor: float | Mapping[Hashable, float | None] | None = None,
 ) -> pd.DataFrame:
     """Every action-plan indicator's status for ``period`` plus its SPC assurance.
 
@@ -81,6 +82,9 @@ def review_priorities(
         Monthly targets, e.g. ``{"Section 136 detentions": 55 / 12}``.
     min_points : int, default :data:`sa_lib.stats.assurance.MIN_SPC_POINTS` (12)
         Fewest months with a value needed for assurance.
+    limit_floor : number, mapping of indicator -> number, or None
+        Passed to :func:`~sa_lib.stats.assurance.target_assurance`: lower process
+        limits below it are raised to it (0 for counts).
 
     Returns
     -------
@@ -168,6 +172,8 @@ def review_priorities(
             {k: targets[k] for k in assessed if k in targets},
             {k: directions[k] for k in assessed},
             min_points=min_points,
+            limit_floor=({k: v for k, v in limit_floor.items() if k in set(assessed)}
+                         if isinstance(limit_floor, Mapping) else limit_floor),
         ).rename(columns={"target": "monthly_target", "sentence": "assurance_sentence"})
         assurance = assurance.drop(columns="direction")
     else:

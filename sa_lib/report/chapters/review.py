@@ -36,6 +36,7 @@ from sa_lib.report.charts import Chart, spc_chart
 from sa_lib.report.context import AssessmentContext
 from sa_lib.report.publish import file_slug as _slug
 from sa_lib.report.publish import markdown_escape
+from sa_lib.report.spc_text import LOWER_LIMIT_NOTE
 from sa_lib.stats.observations import monthly_measure
 from sa_lib.stats.review import review_priorities, review_sentence
 from sa_lib.stats.spc import xmr
@@ -150,8 +151,11 @@ class ReviewChapter:
             return pd.DataFrame()
         series = self._indicator_series()
         targets = {i: s.monthly_target for i, s in self._indicators().items()}
+        # A count cannot be negative: its lower process limit is raised to 0, as on the SPC
+        # charts, so a target is never judged against a limit no month can reach.
+        floors = {i: 0.0 for i, s in self._indicators().items() if _is_count(s.measure)}
         return review_priorities(self.action_plan, self.review_period, series=series,
-                                 monthly_targets=targets or None)
+                                 monthly_targets=targets or None, limit_floor=floors or None)
 
     def _synthetic(self) -> bool:
         return self.has_action_plan and bool(self.action_plan.attrs.get("synthetic"))
@@ -212,7 +216,7 @@ class ReviewChapter:
                           (SYNTHETIC_NOTE + " " if syn else "") +
                           "Met: on or better than target. SPC assurance: pass = the target is met "
                           "reliably; fail = it will not be met without a change; inconsistent = "
-                          "hit and miss.")]
+                          "hit and miss. Process limits of counts: " + LOWER_LIMIT_NOTE)]
 
     def review_charts(self) -> list[tuple[str, Chart]]:
         """SPC charts with the monthly target for every assessed indicator."""
@@ -228,8 +232,10 @@ class ReviewChapter:
                 continue
             s["month"] = pd.PeriodIndex(s["month"], freq="M").to_timestamp()
             target = row.monthly_target if pd.notna(row.monthly_target) else None
+            spec = self.ctx.params.review.indicators.get(row.indicator)
             spc = xmr(s, value="value", date="month", improvement=str(row.direction),
-                      target=target)
+                      target=target,
+                      limit_floor=0.0 if spec is not None and _is_count(spec.measure) else None)
             chart = spc_chart(
                 spc, f"{row.indicator}{label}, {self.review_spc_window.label}", "Per month",
                 caption="Source: " + ("SYNTHETIC partner data (sa_lib.data.synthetic), not real"
@@ -245,3 +251,8 @@ class ReviewChapter:
             return [series["value"]]  # a police.uk count
         return counts_behind(self.ctx.partner_observations, spec.measure,
                              self.review_spc_window)
+
+
+def _is_count(measure: str) -> bool:
+    """A police.uk crime type, or a partner measure whose unit is a count."""
+    return measure not in PARTNER_MEASURES or PARTNER_MEASURES[measure].unit == "count"
