@@ -343,3 +343,26 @@ def test_parameters_spc_section(tmp_path) -> None:
         "start": "2024-01", "end": "2024-12"}}}), encoding="utf-8")
     p = load_parameters(f)
     assert (p.spc.history_months, p.spc.baseline_rule) == (24, ("2024-01", "2024-12"))
+
+
+def test_every_major_type_sentence_names_the_points_its_chart_flags() -> None:
+    """Done when #13: every SPC sentence agrees with its chart (same frame, same months)."""
+    import re
+
+    from sa_lib.report.assessment import open_assessment
+
+    a = open_assessment("parameters/2025.yaml", "official", "")
+    spc = a.crime.type_spc()
+    table = a.crime.type_spc_table().set_index("crime type")
+    w = a.params.review_window
+    for t in a.crime.major_crime_types():
+        s = spc[spc["crime_type"] == t]
+        inside = (s["month"] >= w.start.start_time) & (s["month"] <= w.end.start_time)
+        for side, words in ((1, "above the upper limit"), (-1, "below the lower limit")):
+            flagged = s[inside & s["outside_limits"] & (s["relative_to_mean"] == side)]
+            said = re.search(rf"{words} \([a-z ]+\): ([^;]+)", table.loc[t, "review window"])
+            named = re.findall(r"[A-Z][a-z]+ \d{4}", said.group(1)) if said else []
+            assert named == [f"{m:%B %Y}" for m in flagged["month"]], (t, words)
+        last = s[s["count"].notna()].iloc[-1]
+        assert table.loc[t, "latest month"].startswith(f"{last['month']:%b %Y}: ")
+        assert ("common cause" in table.loc[t, "latest month"]) == (not last["special_cause"])
