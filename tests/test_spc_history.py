@@ -343,6 +343,12 @@ def test_parameters_spc_section(tmp_path) -> None:
         "start": "2024-01", "end": "2024-12"}}}), encoding="utf-8")
     p = load_parameters(f)
     assert (p.spc.history_months, p.spc.baseline_rule) == (24, ("2024-01", "2024-12"))
+    # The default history grows with a review window longer than 36 months (not refused).
+    long = {**raw, "window": {**raw["window"], "months": 48}}
+    long.pop("spc", None)
+    long.pop("comparison", None)
+    f.write_text(yaml.safe_dump(long), encoding="utf-8")
+    assert load_parameters(f).spc.history_months == 48
 
 
 def test_every_major_type_sentence_names_the_points_its_chart_flags() -> None:

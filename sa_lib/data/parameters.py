@@ -144,6 +144,7 @@ class SpcParameters(_Strict):
     (see :mod:`sa_lib.stats.spc_history`).
     """
 
+    #: Default 36, or the review window's length when that is longer.
     history_months: int = Field(default=36, ge=1, le=240)
     baseline: Literal["auto", "all", "before_window"] | SpcBaselineMonths = "auto"
 
@@ -450,6 +451,11 @@ class Parameters(_Strict):
 
     @model_validator(mode="after")
     def _spc_history_covers_window(self) -> Parameters:
+        if ("history_months" not in self.spc.model_fields_set
+                and self.spc.history_months < self.window.months):
+            # The default history (36 months) grows to a longer review window; only a
+            # history set on purpose shorter than the window is refused.
+            object.__setattr__(self.spc, "history_months", self.window.months)
         if self.spc.history_months < self.window.months:
             raise ValueError(f"spc.history_months {self.spc.history_months} is shorter than the "
                              f"review window's {self.window.months} months; expected at least "
