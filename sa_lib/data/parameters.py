@@ -363,7 +363,7 @@ class Parameters(_Strict):
     measures: dict[Name, MeasureDeclaration] = Field(default_factory=dict, max_length=100)
     improvement: dict[str, Improvement] = Field(default_factory=dict)
     rebase: dict[str, list[str]] = Field(default_factory=dict)
-    spc: SpcParameters = SpcParameters()
+    spc: SpcParameters = Field(default_factory=SpcParameters)
     thresholds: ThresholdParameters = ThresholdParameters()
     priorities: PriorityParameters = PriorityParameters()
     last_year_priorities: list[Name] = Field(default_factory=list)
@@ -455,7 +455,9 @@ class Parameters(_Strict):
                 and self.spc.history_months < self.window.months):
             # The default history (36 months) grows to a longer review window; only a
             # history set on purpose shorter than the window is refused.
-            object.__setattr__(self.spc, "history_months", self.window.months)
+            # A copy, never the shared default instance.
+            object.__setattr__(self, "spc", self.spc.model_copy(
+                update={"history_months": self.window.months}))
         if self.spc.history_months < self.window.months:
             raise ValueError(f"spc.history_months {self.spc.history_months} is shorter than the "
                              f"review window's {self.window.months} months; expected at least "

@@ -80,14 +80,20 @@ def month_range(start: pd.Period | pd.Timestamp, end: pd.Period | pd.Timestamp) 
     return a if a == b else f"{a} – {b}"
 
 
-def _options(spc: pd.DataFrame) -> tuple[str, str, str]:
+def one_series_options(spc: pd.DataFrame, who: str = "SPC wording") -> tuple[str, str, str]:
+    """``(date, value, improvement)`` of an :func:`~sa_lib.stats.spc.xmr` result for one series.
+
+    Raises OptionError, naming ``who``, when the frame lost xmr's options or holds
+    several series (filter to one first).
+    """
     opts = spc.attrs.get("spc_options", {})
     date, value = opts.get("date"), opts.get("value")
     if date is None or value is None:
-        raise OptionError("SPC wording needs the output of xmr() (its options were lost)")
+        raise OptionError(f"{who} needs the output of xmr() (its options were lost)")
     by = opts.get("by") or []
     if by and spc[by].drop_duplicates().shape[0] > 1:
-        raise OptionError(f"SPC wording is for one series; the data has several groups in {by}")
+        raise OptionError(f"{who} is for one series; the data has several groups in {by}. "
+                          "Filter to one first, e.g. spc[spc['crime_type'] == 'Robbery']")
     return date, value, str(opts.get("improvement", "decrease"))
 
 
@@ -141,7 +147,7 @@ def latest_point_words(spc: pd.DataFrame) -> tuple[pd.Timestamp | None, str]:
     >>> latest_point_words(xmr(df, "n", "month"))
     (Timestamp('2025-08-01 00:00:00'), 'above the upper limit (special cause: concern)')
     """
-    date, value, improvement = _options(spc)
+    date, value, improvement = one_series_options(spc)
     have = spc[spc[value].notna()]
     if have.empty:
         return None, "not charted (no figures)"
@@ -249,7 +255,7 @@ def window_signals(spc: pd.DataFrame, window: Window) -> list[str]:
     >>> window_signals(xmr(df, "n", "month"), month_window("2025-01", "2025-08"))
     ['one point above the upper limit (concern): May 2025']
     """
-    date, value, improvement = _options(spc)
+    date, value, improvement = one_series_options(spc)
     return [s.words(improvement) for s in _signals(spc, value, date, window)]
 
 
@@ -316,7 +322,7 @@ def charted_months(spc: pd.DataFrame) -> str:
     >>> charted_months(xmr(df, "n", "month"))
     'Jan 2024 – Feb 2024'
     """
-    date, value, _ = _options(spc)
+    date, value, _ = one_series_options(spc)
     d = pd.to_datetime(spc.loc[spc[value].notna(), date])
     return "no figures" if d.empty else month_range(d.min(), d.max())
 

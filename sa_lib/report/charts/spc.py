@@ -10,13 +10,13 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from sa_lib.errors import OptionError
 from sa_lib.periods import Window
 from sa_lib.report.charts.base import SPC_COLOURS, Chart, plain_text_chart
 from sa_lib.report.spc_text import (
     LOWER_LIMIT_NOTE,
     baseline_words,
     month_range,
+    one_series_options,
     window_words,
 )
 from sa_lib.rounding import format_number, round_half_up
@@ -90,16 +90,7 @@ def spc_chart(
     >>> chart.alt_text.split(".")[0]
     'SPC chart of Robbery, Maidstone: 12 monthly values from Jan 2024 to Dec 2024'
     """
-    opts = spc.attrs.get("spc_options", {})
-    date, value = opts.get("date"), opts.get("value")
-    if date is None or value is None:
-        raise OptionError("spc_chart needs the output of xmr() (its options were lost)")
-    by = opts.get("by") or []
-    if by and spc[by].drop_duplicates().shape[0] > 1:
-        raise OptionError(
-            f"spc_chart draws one series; the data has several groups in {by}. "
-            "Filter to one first, e.g. spc[spc['crime_type'] == 'Robbery']"
-        )
+    date, value, _ = one_series_options(spc, "spc_chart")
     fig = Figure(figsize=(8, 3.6), dpi=110)
     ax = fig.add_subplot()
     if spc.empty:
