@@ -76,6 +76,12 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "CRIME_TYPES", "POLICE_UK_COLUMNS", "find_street_files", "load_report", "monthly_counts",
         "read_police_uk",
     ),
+    "sa_lib.data.police_uk_fetch": (
+        "FetchResult", "archives_needed", "fetch_police_uk", "resolve_force",
+    ),
+    "sa_lib.data.police_uk_remote": (
+        "FetchError",
+    ),
     "sa_lib.data.quality": (
         "data_quality", "implausible_months",
     ),

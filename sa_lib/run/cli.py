@@ -97,6 +97,18 @@ def _cmd_new_year(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    from sa_lib.data.police_uk_fetch import fetch_police_uk
+
+    result = fetch_police_uk(args.force, args.first, args.last, args.out,
+                             base_url=args.base_url, progress=False if args.no_progress else None)
+    for line in result.missing_lines():
+        print(line)
+    print(result.summary())
+    result.check()  # files that failed their checks: one error, exit 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for ``sa`` (exposed for tests and ``--help``)."""
     parser = argparse.ArgumentParser(
@@ -129,6 +141,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="list what the analyst must still supply for this parameters file (one "
                    "line each); exit 0 when nothing is missing, 1 otherwise")
     p.set_defaults(func=_cmd_new_year)
+
+    p = sub.add_parser("fetch", help="download one force's police.uk street files from the "
+                       "data.police.uk monthly archives (only the bytes needed)")
+    p.add_argument("--force", required=True, help="the force's police.uk name or display name, "
+                   "e.g. leicestershire, kent, \"Metropolitan Police Service\"")
+    p.add_argument("--from", dest="first", required=True, metavar="YYYY-MM", help="first month")
+    p.add_argument("--to", dest="last", required=True, metavar="YYYY-MM", help="last month")
+    p.add_argument("--out", default=None, help="folder for the files (default: "
+                   "data/police_uk/<force>), as YYYY-MM/YYYY-MM-<force>-street.csv")
+    p.add_argument("--base-url", default=None, help="where the archives are (default: "
+                   "$SA_POLICE_UK_URL or https://data.police.uk/data/archive/)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_fetch)
 
     p = sub.add_parser("synth", help="write seeded SYNTHETIC partner data")
     p.add_argument("--seed", type=int, required=True)
