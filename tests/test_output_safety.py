@@ -291,6 +291,7 @@ WRITE_ELSEWHERE = {
     "sa_lib/data/synthetic.py": "sa synth --out DIR",
     "sa_lib/data/partner_templates.py": "the partner templates in data/templates",
     "sa_lib/data/new_year.py": "sa new-year writes a parameters file",
+    "sa_lib/data/init_parameters.py": "sa init writes a parameters file",
     "sa_lib/run/batch.py": "per-area parameters files in a temporary folder",
     "sa_lib/report/charts/base.py": "Chart.save(path), for an analyst in JupyterLab",
 }

@@ -23,20 +23,19 @@ import datetime as dt
 import re
 import secrets
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from sa_lib.data.area_search import Partnership, find_partnership
+from sa_lib.data.area_search import find_partnership
 from sa_lib.data.geography import resolve_area
+from sa_lib.data.init_text import InitChoices, PartnerSurvey, PoliceSurvey, parameters_text
 from sa_lib.errors import DataValidationError, OptionError, ParameterError, Problem
 from sa_lib.paths import PARAMETERS_DIR, PROJECT_ROOT
 
-__all__ = ["PoliceSurvey", "PartnerSurvey", "survey_police_uk", "survey_partner",
-           "init_parameters"]
+__all__ = ["survey_police_uk", "survey_partner", "comparison_months", "init_parameters"]
 
 _COLUMNS = ["Month", "Falls within", "LSOA code", "LSOA name", "Crime type"]
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -49,43 +48,6 @@ def _shift(month: str, n: int) -> str:
 
 def _label(month: str) -> str:
     return dt.date(int(month[:4]), int(month[5:7]), 1).strftime("%b %Y")
-
-
-@dataclass(frozen=True)
-class PoliceSurvey:
-    """What the street files hold for one partnership.
-
-    ``months``: every month held (any area); ``area_months``: months with a row in the
-    partnership; ``forces``: ``Falls within`` of the partnership's rows, most common
-    first; ``crime_types``: crime types in the partnership's rows, with their counts.
-    """
-
-    months: tuple[str, ...]
-    area_months: tuple[str, ...]
-    forces: tuple[str, ...]
-    crime_types: dict[str, int]
-    rows: int
-    files: int
-
-
-@dataclass(frozen=True)
-class PartnerSurvey:
-    """What a partner folder holds: returns by kind, MoRiLE sheets, and their spans."""
-
-    folder: Path
-    returns: dict[str, Path] = field(default_factory=dict)
-    morile_sheets: tuple[Path, ...] = ()
-    #: kind -> (first month, last month) the return covers, ``YYYY-MM``
-    spans: dict[str, tuple[str, str]] = field(default_factory=dict)
-    morile_themes: tuple[str, ...] = ()
-    #: the action plan's rows as dicts (priority, indicator, period, target ...)
-    action_plan: tuple[dict, ...] = ()
-
-    @property
-    def synthetic(self) -> bool:
-        """True when every return's file name says it is synthetic."""
-        files = [*self.returns.values(), *self.morile_sheets]
-        return bool(files) and all(f.name.lower().startswith("synthetic") for f in files)
 
 
 def _read_columns(path: Path) -> pa.Table:
@@ -235,24 +197,6 @@ def comparison_months(held: set[str], end: str, months: int) -> tuple[str, str] 
     return None if best is None else (window[best[0]], window[best[1]])
 
 
-@dataclass(frozen=True)
-class InitChoices:
-    """Everything the text of the file is written from."""
-
-    partnership: Partnership
-    force: str
-    end: str
-    months: int
-    held: tuple[str, ...]
-    comparison: tuple[str, str] | None | bool
-    police_uk: tuple[str, ...]
-    police: PoliceSurvey
-    partner: PartnerSurvey | None
-    partner_shown: str | None
-    command: str
-    run_date: dt.date
-
-
 def _shown_path(value: str) -> str:
     """A path as the user gave it, or relative to the project when it lies inside it."""
     p = Path(value)
@@ -353,7 +297,6 @@ def init_parameters(area: str, police_uk: list[str], *, end: str | None = None,
     >>> doc["area"], doc["window"]
     ({'name': 'Melton', 'code': 'E22000169', 'police_force': 'Leicestershire'}, {'end': '2022-10', 'months': 12})
     """
-    from sa_lib.data.init_text import parameters_text
     from sa_lib.data.slugs import folder_slug
 
     partnership = find_partnership(area)

@@ -7,16 +7,71 @@ an action plan) is written as a commented example that shows how to add it.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from pathlib import Path
 
+from sa_lib.data.area_search import Partnership
 from sa_lib.data.measures import BUILTIN_MEASURES
 
-if TYPE_CHECKING:
-    from sa_lib.data.init_parameters import InitChoices, PartnerSurvey
+__all__ = ["THEME_GROUPS", "PoliceSurvey", "PartnerSurvey", "InitChoices", "parameters_text"]
 
-__all__ = ["THEME_GROUPS", "parameters_text"]
+@dataclass(frozen=True)
+class PoliceSurvey:
+    """What the street files hold for one partnership.
+
+    ``months``: every month held (any area); ``area_months``: months with a row in the
+    partnership; ``forces``: ``Falls within`` of the partnership's rows, most common
+    first; ``crime_types``: crime types in the partnership's rows, with their counts.
+    """
+
+    months: tuple[str, ...]
+    area_months: tuple[str, ...]
+    forces: tuple[str, ...]
+    crime_types: dict[str, int]
+    rows: int
+    files: int
+
+
+@dataclass(frozen=True)
+class PartnerSurvey:
+    """What a partner folder holds: returns by kind, MoRiLE sheets, and their spans."""
+
+    folder: Path
+    returns: dict[str, Path] = field(default_factory=dict)
+    morile_sheets: tuple[Path, ...] = ()
+    #: kind -> (first month, last month) the return covers, ``YYYY-MM``
+    spans: dict[str, tuple[str, str]] = field(default_factory=dict)
+    morile_themes: tuple[str, ...] = ()
+    #: the action plan's rows as dicts (priority, indicator, period, target ...)
+    action_plan: tuple[dict, ...] = ()
+
+    @property
+    def synthetic(self) -> bool:
+        """True when every return's file name says it is synthetic."""
+        files = [*self.returns.values(), *self.morile_sheets]
+        return bool(files) and all(f.name.lower().startswith("synthetic") for f in files)
+
+
+@dataclass(frozen=True)
+class InitChoices:
+    """Everything the text of the file is written from."""
+
+    partnership: Partnership
+    force: str
+    end: str
+    months: int
+    held: tuple[str, ...]
+    comparison: tuple[str, str] | None | bool
+    police_uk: tuple[str, ...]
+    police: PoliceSurvey
+    partner: PartnerSurvey | None
+    partner_shown: str | None
+    command: str
+    run_date: dt.date
+
 
 #: The themed chapters, grouped like parameters/2025.yaml: (name, police.uk crime types,
 #: partner measures).  A theme is written with the crime types present in the partnership's
@@ -99,8 +154,6 @@ def _flow(items: list[str], indent: int) -> str:
 
 
 def _label(month: str) -> str:
-    import datetime as dt
-
     return dt.date(int(month[:4]), int(month[5:7]), 1).strftime("%b %Y")
 
 
@@ -121,7 +174,13 @@ def _ranges(months: tuple[str, ...]) -> str:
 
 def _kinds(measures: list[str]) -> str:
     kinds = sorted({BUILTIN_MEASURES[m].kind for m in measures})
-    return " and ".join(f"a {k} return" for k in kinds)
+    return f"the {kinds[0]} return" if len(kinds) == 1 else \
+        f"the {', '.join(kinds[:-1])} and {kinds[-1]} returns"
+
+
+def _commented(text: str, col: int) -> list[str]:
+    """Lines of ``text`` commented out at column ``col`` (flow continuations stay aligned)."""
+    return [line[:col] + "# " + line[col:] for line in text.splitlines()]
 
 
 def _measure_exists(measure: str, c: InitChoices) -> bool:
@@ -248,7 +307,7 @@ def _theme_lines(c: InitChoices) -> tuple[list[str], list[str]]:
         if not have_c and not have_m:
             if missing_m:
                 out += [f"  # - name: {name}   # needs {_kinds(missing_m)} in data.partner",
-                        f"  #   partner_measures: {_flow(missing_m, 23)}"]
+                        *_commented(f"    partner_measures: {_flow(missing_m, 22)}", 2)]
             continue
         out.append(f"  - name: {q(name)}")
         if have_c:
@@ -258,7 +317,7 @@ def _theme_lines(c: InitChoices) -> tuple[list[str], list[str]]:
             used += have_m
         if missing_m:
             out += [f"    # with {_kinds(missing_m)} in data.partner:",
-                    f"    # partner_measures: {_flow(missing_m, 24)}"]
+                    *_commented(f"    partner_measures: {_flow(missing_m, 22)}", 4)]
     out.append("")
     return out, used
 
@@ -450,7 +509,21 @@ _TAIL = [
 
 
 def parameters_text(c: InitChoices) -> str:
-    """The whole parameters file for :class:`~sa_lib.data.init_parameters.InitChoices`."""
+    """The whole parameters file for the choices ``sa init`` made (:class:`InitChoices`).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from sa_lib.data.area_search import find_partnership
+    >>> police = PoliceSurvey(months=("2025-01",), area_months=("2025-01",),
+    ...                       forces=("Kent Police",), crime_types={"Drugs": 5}, rows=5, files=1)
+    >>> c = InitChoices(find_partnership("Maidstone"), "Kent", "2025-01", 1, ("2025-01",), None,
+    ...                 ("data/police_uk/maidstone",), police, None, None, "sa init",
+    ...                 dt.date(2025, 2, 1))
+    >>> text = parameters_text(c)
+    >>> "crime_types: [Drugs]" in text, "priorities:" in text.splitlines(), "# priorities:" in text
+    (True, False, True)
+    """
     themes, used = _theme_lines(c)
     lines = [*_header(c), *_window_lines(c), *_data_lines(c), *themes,
              *_improvement_lines(used), *_COMMON, *_priorities_lines(c), *_review_lines(c),
