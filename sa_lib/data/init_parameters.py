@@ -54,9 +54,9 @@ def _read_columns(path: Path) -> pa.Table:
     try:
         return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
             include_columns=_COLUMNS, column_types={c: pa.string() for c in _COLUMNS}))
-    except (pa.ArrowInvalid, OSError) as exc:
-        msg = str(exc).splitlines()[0]
-        if "not found" in msg and "column" in msg.lower():
+    except (pa.ArrowException, OSError) as exc:
+        msg = str(exc).strip("'\"").splitlines()[0]
+        if "column" in msg.lower() and ("not found" in msg or "does not exist" in msg):
             msg = (f"is not a police.uk street file: expected the columns {', '.join(_COLUMNS)} "
                    f"({msg})")
         else:
