@@ -47,6 +47,15 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "sa_lib.data.geography": (
         "Area", "load_csp_lookup", "load_lsoa_lookup", "resolve_area",
     ),
+    "sa_lib.data.area_search": (
+        "Partnership", "find_partnership",
+    ),
+    "sa_lib.data.init_parameters": (
+        "comparison_months", "init_parameters", "survey_partner", "survey_police_uk",
+    ),
+    "sa_lib.data.init_text": (
+        "THEME_GROUPS", "InitChoices", "PartnerSurvey", "PoliceSurvey", "parameters_text",
+    ),
     "sa_lib.data.home_office": (
         "TOTAL_RECORDED_CRIME", "area_population", "csp_rates", "population_year",
         "read_csp_recorded_crime", "read_population",

@@ -293,6 +293,7 @@ WRITE_ELSEWHERE = {
     "sa_lib/data/new_year.py": "sa new-year writes a parameters file",
     "sa_lib/data/police_uk_fetch.py": "sa fetch writes street files into data/police_uk/<force>",
     "sa_lib/data/police_uk_remote.py": "sa fetch: a whole archive's download in .cache/",
+    "sa_lib/data/init_parameters.py": "sa init writes a parameters file",
     "sa_lib/run/batch.py": "per-area parameters files in a temporary folder",
     "sa_lib/report/charts/base.py": "Chart.save(path), for an analyst in JupyterLab",
 }

@@ -71,14 +71,18 @@ FORMER_DISTRICTS = (
     ("E07000189", "South Somerset", "E06000066", "Somerset", "2023-04-01"),
     ("E07000246", "Somerset West and Taunton", "E06000066", "Somerset", "2023-04-01"),
 )
+#: Leicestershire partnerships bundled (LSOA-name prefixes, both LSOA vintages): Leicester
+#: (E22000168, unitary, the force's largest), Charnwood (E22000165) and Melton (E22000169,
+#: the smallest district), so one force's files hold several partnerships.
+LEICESTERSHIRE_DISTRICTS = ("Leicester ", "Charnwood ", "Melton ")
 KENT_DISTRICTS = ("Ashford", "Canterbury", "Dartford", "Dover", "Folkestone", "Shepway",
                   "Gravesham", "Maidstone", "Medway", "Sevenoaks", "Swale", "Thanet",
                   "Tonbridge", "Tunbridge")
 
 
-def write_gz(path: Path, rows: list[list[str]]) -> None:
+def write_gz(path: Path, rows: list[list[str]], newline: str = "\n") -> None:
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(rows)
+    csv.writer(buf, lineterminator=newline).writerows(rows)
     path.parent.mkdir(parents=True, exist_ok=True)
     with gzip.GzipFile(path, "wb", mtime=0) as fh:
         fh.write(buf.getvalue().encode())
@@ -106,6 +110,16 @@ def main() -> int:
         keep = [rows[0]] + [r for r in rows[1:]
                             if not r[8].startswith(KENT_DISTRICTS) or rng.random() < 0.04]
         write_gz(OUT / "police_uk" / "kent_sample" / f"{src.name}.gz", keep)
+    # 2b. Leicestershire street files (a second force, 2011 LSOAs, COVID-era months): rows of
+    #     LEICESTERSHIRE_DISTRICTS plus every row with no location, line endings kept (CRLF).
+    for src in sorted((police / "leicestershire").glob("*/*-leicestershire-street.csv")):
+        raw = src.read_bytes()
+        with src.open(newline="") as fh:
+            rows = list(csv.reader(fh))
+        keep = [rows[0]] + [r for r in rows[1:]
+                            if r[8].startswith(LEICESTERSHIRE_DISTRICTS) or r[7] == ""]
+        write_gz(OUT / "police_uk" / "leicestershire_sample" / f"{src.name}.gz", keep,
+                 newline="\r\n" if b"\r\n" in raw[:4096] else "\n")
     # 3. Lookups
     with (police / "lookups" / "PoliceforceLSOA.csv").open(newline="") as fh:
         rows = list(csv.reader(fh))

@@ -127,7 +127,7 @@ def resolve_area(area: str | Sequence[str]) -> Area:
         code = area.strip()
         if len(code) == 9 and code[:3] in {"E06", "E07", "E08", "E09", "W06"}:
             return _area_from_lads(code, [code], code)
-        if len(code) == 9 and code[:3] in {"E22", "W22"}:
+        if len(code) == 9 and code[:3] in {"E22", "W22", "W14"}:  # Welsh CSPs: W14
             lk = load_csp_lookup()
             lads = lk.loc[lk["csp_code"] == code, "lad_code"].tolist()
             if not lads:

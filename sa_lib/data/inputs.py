@@ -135,7 +135,7 @@ def _check_area_code(params: Parameters) -> None:
 
     code = params.area.code
     lk = load_csp_lookup()
-    if code[1:3] == "22":
+    if code[:3] in ("E22", "W22", "W14"):  # Welsh CSPs are W14 in the ONS lookup
         if code not in set(lk["csp_code"]):
             raise ParameterError(
                 f"{params.source}: area.code {code} is not a Community Safety Partnership in the "
@@ -311,7 +311,7 @@ def _check_csp_table(params: Parameters) -> None:
     path = check_inside_data_roots(params.path("csp_table"), "data.csp_table")
     table = cached_load(("csp_table",), [path], lambda: read_csp_recorded_crime(path))
     code = params.area.code
-    column, key = (("csp_code", "Community Safety Partnership code") if code[1:3] == "22"
+    column, key = (("csp_code", "Community Safety Partnership code") if code[:3] in ("E22", "W22", "W14")
                    else ("la_code", "Local Authority code"))
     if code not in set(table[column]):
         raise DataValidationError([Problem(

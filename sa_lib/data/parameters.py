@@ -73,7 +73,7 @@ class AreaParameters(_Strict):
     """The partnership the assessment is for."""
 
     name: Name
-    code: str = Field(pattern=r"^[EW](06|07|08|09|22)\d{6}$",
+    code: str = Field(pattern=r"^(E(06|07|08|09|22)|W(06|14|22))\d{6}$",
                       description="CSP code (E22...); a local authority code is accepted "
                       "by the explorer, and refused for the report (with its CSP suggested)")
     police_force: Name = "Kent"

@@ -109,6 +109,27 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_init(args: argparse.Namespace) -> int:
+    import shlex
+
+    from sa_lib.data.init_parameters import init_parameters
+
+    # The command as the user gave it, for the file's header (their paths, nothing added).
+    given = [("--area", args.area), ("--police-uk", args.police_uk), ("--end", args.end),
+             ("--months", args.months if args.months != 12 else None),
+             ("--partner", args.partner), ("--out", args.out)]
+    words = ["sa", "init"] + [w for flag, v in given if v is not None
+                              for w in [flag, *(v if isinstance(v, list) else [str(v)])]]
+    out = init_parameters(args.area, args.police_uk, end=args.end, months=args.months,
+                          partner=args.partner, out=args.out, force=args.force,
+                          command=shlex.join(words))
+    from sa_lib.paths import PROJECT_ROOT
+
+    shown = out.relative_to(PROJECT_ROOT) if out.is_relative_to(PROJECT_ROOT) else out
+    print(f"parameters written to {shown}; build the report with: sa run {shown}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for ``sa`` (exposed for tests and ``--help``)."""
     parser = argparse.ArgumentParser(
@@ -154,6 +175,21 @@ def build_parser() -> argparse.ArgumentParser:
                    "$SA_POLICE_UK_URL or https://data.police.uk/data/archive/)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_fetch)
+
+    p = sub.add_parser("init", help="write a first parameters file for a partnership from "
+                       "its police.uk street files (and partner returns, if any)")
+    p.add_argument("--area", required=True,
+                   help="CSP code (E22.../W14...), district code or partnership name")
+    p.add_argument("--police-uk", required=True, nargs="+", metavar="DIR",
+                   help="folders (or files) of police.uk street files, relative to the project")
+    p.add_argument("--end", help="last month of the review window, YYYY-MM (default: the last "
+                   "month in the files)")
+    p.add_argument("--months", type=int, default=12, help="review window length (default 12)")
+    p.add_argument("--partner", metavar="DIR", help="folder of partner returns, MoRiLE sheets "
+                   "and action plan (default: none; the file shows how to add them)")
+    p.add_argument("--out", help="where to write (default: parameters/<area>_<year>.yaml)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.set_defaults(func=_cmd_init)
 
     p = sub.add_parser("synth", help="write seeded SYNTHETIC partner data")
     p.add_argument("--seed", type=int, required=True)
