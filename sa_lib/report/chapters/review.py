@@ -29,6 +29,7 @@ from sa_lib.report.chapters.common import (
     SYNTHETIC_LABEL,
     SYNTHETIC_NOTE,
     TableSpec,
+    missing_input_sentence,
     showing_counts,
 )
 from sa_lib.report.chapters.partners import counts_behind
@@ -92,6 +93,9 @@ class ReviewChapter:
     def review_notes(self) -> list[str]:
         """What chapter 4 could not review and why, one sentence each (empty when all is there)."""
         year = self.review_period
+        if not self.ctx.has_partner_data:
+            return [missing_input_sentence("partner", "last year's priorities are not reviewed "
+                                           "against the action plan's indicators and targets")]
         if not self.has_action_plan:
             return [f"No action-plan return was found in data.partner "
                     f"({self.ctx.params.data.partner}), so last year's priorities are not "
@@ -183,7 +187,9 @@ class ReviewChapter:
     def review_summary_text(self) -> str:
         """One sentence for the key findings."""
         if self.review.empty:
-            why = ("there is no action-plan return" if not self.has_action_plan else
+            why = ("no partner returns were given (data.partner)"
+                   if not self.ctx.has_partner_data else
+                   "there is no action-plan return" if not self.has_action_plan else
                    f"the action-plan return has no row for {self.review_period}")
             return markdown_escape(f"Last year's priorities are not reviewed: {why} "
                                    "(chapter 4 says what to add).")
