@@ -115,9 +115,9 @@ def _cells_with_import(params: Path) -> str:
                                       "output_dir": ""})
         tree = ast.parse(src)
         last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
-        exec(compile(tree, name, "exec"), ns)  # noqa: S102 - the project's own notebooks
+        exec(compile(tree, name, "exec"), ns)  # the project's own notebooks
         if last is not None:
-            value = eval(compile(ast.Expression(last.value), name, "eval"), ns)  # noqa: S307
+            value = eval(compile(ast.Expression(last.value), name, "eval"), ns)
             if value is not None:
                 out.append(_plain(value))
     return "\n".join(out)

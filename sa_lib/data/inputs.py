@@ -53,7 +53,7 @@ def partner_returns(params: Parameters) -> dict[str, pd.DataFrame]:
     Empty when ``data.partner`` is not given or its folder holds no return: partner
     data are optional, and the chapters say what is missing.
     """
-    if not params.has_input("partner"):
+    if params.data.partner is None:
         return {}
     folder = params.path("partner")
     declared = params.declared_measures()
@@ -76,7 +76,7 @@ def morile_sheet_files(params: Parameters) -> list[Path]:
     >>> len(morile_sheet_files(load_parameters("parameters/2025.yaml")))
     3
     """
-    if not params.has_input("morile_sheets"):
+    if params.data.morile_sheets is None:
         return []
     p = params.path("morile_sheets")
     return sorted(p.glob("*morile*.csv")) if p.is_dir() else [p]
@@ -254,7 +254,7 @@ def _check_partner(params: Parameters) -> None:
     from sa_lib.data.measures import find_declared_files, find_partner_files
     from sa_lib.data.parameters import check_inside_data_roots
 
-    if not params.has_input("partner"):
+    if params.data.partner is None:
         return
     folder = params.path("partner")
     for f in find_partner_files(folder).values():

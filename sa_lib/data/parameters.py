@@ -28,6 +28,7 @@ from pydantic import (
     FiniteFloat,
     ModelWrapValidatorHandler,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -109,39 +110,27 @@ class ComparisonParameters(_Strict):
                              mode="before")(_month)
 
 
-#: The bundled Home Office Table C2 (year ending June 2025): ``data.csp_table`` when absent.
-BUNDLED_CSP_TABLE = "data/home_office/policeforceareatablesyejune25final_TableC2_csp.csv"
-
-
 class DataParameters(_Strict):
     """Where the inputs are, relative to the project root (inside data/ or parameters/).
 
-    Only ``police_uk`` is required.  ``partner`` and ``morile_sheets`` may be left out
-    or null (a folder with no returns or sheets in it is the same): the chapters that
-    use them say what is missing and carry on.  ``csp_table`` is one Table C2 export, a
-    folder of them or a list (the one nearest the review window is used); absent, the
-    bundled table; null, no comparison with other partnerships.  ``morile_scales``
-    absent or null is the bundled illustrative scales.
-    """
+    Only ``police_uk`` is required (README 'Optional inputs'); ``csp_table`` may be one
+    Table C2, a folder or list of them, absent (the bundled one) or null (none)."""
 
     police_uk: list[str] = Field(min_length=1)
     partner: str | None = None
     morile_sheets: str | None = None
-    morile_scales: str | None = "parameters/morile_scales.yaml"
-    csp_table: str | list[str] | None = Field(default=BUNDLED_CSP_TABLE)
+    morile_scales: str = "parameters/morile_scales.yaml"
+    csp_table: str | list[str] | None = \
+        "data/home_office/policeforceareatablesyejune25final_TableC2_csp.csv"
     population: str = "data/population/la_population_mye_2001_2024.csv.gz"
 
-    @field_validator("morile_scales", mode="after")
+    @field_validator("morile_scales", "csp_table", mode="before")
     @classmethod
-    def _bundled_scales(cls, v: str | None) -> str:
-        return "parameters/morile_scales.yaml" if v is None else v
-
-    @field_validator("csp_table", mode="after")
-    @classmethod
-    def _some_tables(cls, v: str | list[str] | None) -> str | list[str] | None:
+    def _null_or_empty(cls, v: Any, info: ValidationInfo) -> Any:
+        if info.field_name == "morile_scales" and v is None:
+            return "parameters/morile_scales.yaml"  # null: the bundled illustrative scales
         if isinstance(v, list) and not v:
-            raise ValueError("is an empty list; expected one or more Table C2 files or "
-                             "folders, or null for no comparison with other partnerships")
+            raise ValueError("is an empty list; expected Table C2 files or folders, or null")
         return v
 
 
@@ -527,49 +516,22 @@ class Parameters(_Strict):
         return month_window(self.comparison.previous_start, self.comparison.previous_end)
 
     def path(self, key: str) -> Path:
-        """An input path from the ``data`` section, absolute.
-
-        Raises
-        ------
-        ParameterError
-            The key is not given (null or absent, for an optional input); check
-            :meth:`has_input` first.
-        """
+        """An input path from the ``data`` section, absolute (ParameterError if not given)."""
         value = getattr(self.data, key)
-        if value is None:
-            raise ParameterError(f"data.{key} is not given in {self.source or 'the parameters'}")
-        if isinstance(value, list):
-            raise ParameterError(f"data.{key} names {len(value)} inputs; expected one")
+        if value is None or isinstance(value, list):
+            raise ParameterError(f"data.{key} is not one path in {self.source or 'the file'}")
         return resolve_data_path(value, f"data.{key}")
-
-    def has_input(self, key: str) -> bool:
-        """True when the ``data`` section gives ``key`` (not absent and not null).
-
-        A folder given but holding no returns or sheets is told apart by
-        :mod:`sa_lib.data.inputs`, which treats it as absent.
-
-        Examples
-        --------
-        >>> p = load_parameters("parameters/2025.yaml")
-        >>> p.has_input("partner"), p.has_input("csp_table")
-        (True, True)
-        """
-        return getattr(self.data, key) is not None
 
     def input_paths(self, key: str) -> list[Path]:
         """Every path ``data.<key>`` names, absolute (``[]`` when it is not given).
 
-        Examples
-        --------
         >>> [p.name for p in load_parameters("parameters/2025.yaml").input_paths("partner")]
         ['synthetic']
         """
-        value = getattr(self.data, key)
-        if value is None:
-            return []
-        if isinstance(value, list):
-            return [resolve_data_path(v, f"data.{key}[{i}]") for i, v in enumerate(value)]
-        return [resolve_data_path(value, f"data.{key}")]
+        v = getattr(self.data, key)
+        named = {f"data.{key}[{i}]": x for i, x in enumerate(v)} if isinstance(v, list) else \
+            {f"data.{key}": v} if v is not None else {}
+        return [resolve_data_path(x, k) for k, x in named.items()]
 
     def police_uk_paths(self) -> list[Path]:
         """The police.uk folders/files, absolute."""
