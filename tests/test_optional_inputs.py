@@ -231,7 +231,7 @@ def test_no_partner_data_every_chapter_says_so(no_partner: Path) -> None:
     assert said.count(".") >= 1 and said.startswith(f"*{NO_PARTNER}, so this theme shows "
                                                     "police.uk data only")
     road = _plain(ctx.themes.theme_partner_text("Road safety"))
-    assert "this theme has no figures (KSI casualties come from partner returns)" in road
+    assert "this theme has no figures (KSI casualties is a partner measure)" in road
     assert [n for n, _ in ctx.themes.theme_charts("Road safety")] == []
     # Chapter 4: one sentence, no table or chart.
     assert ctx.review.review_tables() == [] and ctx.review.review_charts() == []
@@ -273,7 +273,8 @@ def test_no_morile_sheets(extra_dirs: Path) -> None:
     assert (rec.set_index("theme")["combined_rank"] == ranked.reindex(rec["theme"])).all()
     assert set(rec.loc[rec["recommendation"] == "cross-cutting theme", "theme"]) == \
         set(pr.cross_cutting)
-    assert NO_MORILE in _plain(p.recommendations_text())
+    assert "Ranked by the priority matrix alone: no MoRiLE scoring sheets were given" in \
+        _plain(p.recommendations_text())
 
 
 def test_no_action_plan_and_no_survey(extra_dirs: Path) -> None:
@@ -415,3 +416,25 @@ def test_sa_run_with_every_optional_input_absent(extra_dirs: Path, tmp_path: Pat
     tables = {p.name for p in (tmp_path / "outputs").rglob("official/tables/*.csv")}
     assert "priority_matrix.csv" in tables and "recommended_priorities.csv" in tables
     assert not {"morile.csv", "sources_partner.csv"} & tables
+
+
+def test_morile_sheets_without_a_priorities_section(extra_dirs: Path) -> None:
+    """MoRiLE given, no priorities section: the MoRiLE themes, every factor missing and named."""
+    def change(raw: dict, partner: Path) -> None:
+        del raw["priorities"]
+        raw["review"] = {"indicators": {}}
+
+    path = _write(extra_dirs, "morile_only", change)
+    check_inputs(load_parameters(path))
+    ctx = sa.open_assessment(path)
+    p = ctx.priorities
+    scores = p.priority_scores
+    assert set(scores["theme"]) == set(p.morile_ranked["theme"])
+    assert (scores[["volume", "trend", "perception", "influence"]] == 3).all().all()
+    assert set(p.missing_scores()) == set(scores["theme"])
+    assert "No perception or influence scores are given" in p.priority_matrix_table().note
+    # The matrix ties every theme, so the MoRiLE ranks decide.
+    rec = p.recommendations.set_index("theme")
+    assert (rec["matrix_rank"] == 1).all()
+    assert (rec["morile_rank"].rank(method="min") == rec["combined_rank"]).all()
+    _no_nan_words(_plain(ctx.summary.key_findings()))

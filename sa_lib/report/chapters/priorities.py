@@ -184,6 +184,8 @@ class PriorityChapter:
     def _check_themes(self) -> list[str]:
         themes = list(self.morile_ranked["theme"])
         pr = self.ctx.params.priorities
+        if not (pr.perception or pr.influence or pr.measures or pr.volume or pr.trend):
+            return themes  # no priorities section: every factor is missing, and said to be
         problems = []
         for key in ("perception", "influence"):
             missing = [t for t in themes if t not in getattr(pr, key)]
@@ -568,7 +570,8 @@ class PriorityChapter:
                 + (f"; no longer a priority: {_join([esc(t) for t in dropped])}" if dropped else "")
                 + ".")
         if not self.has_morile:
-            lines.append(f"*{esc(self.no_morile_sentence())}*")
+            lines.append("*Ranked by the priority matrix alone: no MoRiLE scoring sheets were "
+                         "given (data.morile_sheets).*")
         gaps = self.missing_scores_sentence()
         if gaps:
             lines.append(f"*{esc(gaps)}*")

@@ -158,7 +158,9 @@ class ReviewChapter:
         # A count cannot be negative: its lower process limit is raised to 0, as on the SPC
         # charts, so a target is never judged against a limit no month can reach.
         floors = {i: 0.0 for i, s in self._indicators().items() if _is_count(s.measure)}
-        return review_priorities(self.action_plan, self.review_period, series=series,
+        # No review.indicators: the plan's own rows only (an empty series is no series).
+        return review_priorities(self.action_plan, self.review_period,
+                                 series=series if len(series) else None,
                                  monthly_targets=targets or None, limit_floor=floors or None)
 
     def _synthetic(self) -> bool:

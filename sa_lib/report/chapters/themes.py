@@ -344,8 +344,8 @@ class ThemeChapter:
         """The one sentence a theme with partner measures shows when no return was given."""
         t = self.theme(name)
         so = ("this theme shows police.uk data only" if t.crime_types else
-              f"this theme has no figures ({join_words(t.partner_measures)} come from partner "
-              "returns)")
+              f"this theme has no figures ({join_words(t.partner_measures)} "
+              f"{'is a partner measure' if len(t.partner_measures) == 1 else 'are partner measures'})")
         return missing_input_sentence("partner", so)
 
     def theme_partner_charts(self, name: str) -> list[tuple[str, Chart]]:
