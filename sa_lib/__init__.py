@@ -59,9 +59,11 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "sa_lib.data.home_office": (
         "TOTAL_RECORDED_CRIME", "area_population", "csp_rates", "population_year",
         "read_csp_recorded_crime", "read_population",
+        "csp_table_files", "csp_table_period", "period_end_month", "nearest_csp_table",
     ),
     "sa_lib.data.inputs": (
         "check_inputs",
+        "absent_inputs", "csp_table_choice", "morile_sheet_files", "OPTIONAL_INPUTS",
     ),
     "sa_lib.data.measures": (
         "PARTNER_MEASURES", "MeasureSpec", "find_partner_files", "load_partner_data",

@@ -46,6 +46,10 @@ __all__ = [
     "population_year",
     "area_population",
     "csp_rates",
+    "csp_table_files",
+    "csp_table_period",
+    "period_end_month",
+    "nearest_csp_table",
 ]
 
 CSP_TABLE = DATA_DIR / "home_office" / "policeforceareatablesyejune25final_TableC2_csp.csv"
@@ -101,9 +105,7 @@ def read_csp_recorded_crime(path: str | Path | None = None) -> pd.DataFrame:
     path = Path(path) if path else CSP_TABLE
     file = str(path)
     records = _csv_records(path, "Police Force")
-    head = [",".join(r) for r in records[:12]]
-    m = re.search(r"year ending (\w+ \d{4})", head[0] if head else "")
-    period = f"year ending {m.group(1)}" if m else ""
+    period = _title_period(records)
     skip = next((i for i, r in enumerate(records[:12]) if r and r[0].startswith("Police Force")),
                 None)
     if skip is None:
@@ -167,6 +169,104 @@ def read_csp_recorded_crime(path: str | Path | None = None) -> pd.DataFrame:
     cols = ["period", "pfa_code", "pfa_name", "row_type", "csp_code", "csp_name", "la_code",
             "la_name", "offence_group", "offences"]
     return long[cols].reset_index(drop=True)
+
+
+def _title_period(records: list[list[str]]) -> str:
+    """``year ending <Month YYYY>`` from a Table C2's title line ("" when it has none)."""
+    head = [",".join(r) for r in records[:12]]
+    m = re.search(r"year ending (\w+ \d{4})", head[0] if head else "")
+    return f"year ending {m.group(1)}" if m else ""
+
+
+def period_end_month(period: str) -> pd.Period | None:
+    """The last month of a ``year ending <Month YYYY>`` period (None when it is not one).
+
+    Examples
+    --------
+    >>> period_end_month("year ending June 2025")
+    Period('2025-06', 'M')
+    >>> period_end_month("") is None
+    True
+    """
+    m = re.fullmatch(r"year ending ([A-Za-z]+) (\d{4})", period.strip())
+    if not m:
+        return None
+    try:
+        return pd.Period(pd.Timestamp(f"1 {m.group(1)} {m.group(2)}"), "M")
+    except ValueError:
+        return None
+
+
+def csp_table_period(path: str | Path) -> str:
+    """The period a Table C2 export covers, from its title line (``year ending June 2025``).
+
+    Raises
+    ------
+    DataValidationError
+        The file cannot be read, or its title line names no ``year ending <Month YYYY>``.
+
+    Examples
+    --------
+    >>> csp_table_period(CSP_TABLE)
+    'year ending June 2025'
+    """
+    path = Path(path)
+    period = _title_period(_csv_records(path, "Police Force"))
+    if period_end_month(period) is None:
+        raise DataValidationError([Problem(str(path), 1, None, (
+            "the title line names no period; expected the ONS Table C2 title, e.g. '... "
+            "England and Wales, year ending June 2025', to choose the table nearest the "
+            "review window"))])
+    return period
+
+
+def csp_table_files(paths: list[Path]) -> list[Path]:
+    """The Table C2 files among ``paths``: a file as given, a folder's ``*.csv``/``*.csv.gz``.
+
+    Examples
+    --------
+    >>> [p.name for p in csp_table_files([CSP_TABLE.parent])]
+    ['policeforceareatablesyejune25final_TableC2_csp.csv']
+    """
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(f for f in p.iterdir() if f.is_file()
+                          and f.name.lower().endswith((".csv", ".csv.gz")))
+        else:
+            out.append(p)
+    return list(dict.fromkeys(out))
+
+
+def nearest_csp_table(paths: list[Path], window_end: pd.Period) -> tuple[Path, str] | None:
+    """The Table C2 whose 12 months end nearest ``window_end``, and its period.
+
+    One file is used as given; among several, each title line must name its period
+    (``year ending <Month YYYY>``), and the table ending nearest the review window's
+    last month wins (on a tie, the earlier one: its months are ones the report
+    reviews).  ``None`` when the folders hold no table.
+
+    Raises
+    ------
+    DataValidationError
+        Among several tables, one whose title names no period.
+
+    Examples
+    --------
+    >>> path, period = nearest_csp_table([CSP_TABLE], pd.Period("2022-10", "M"))
+    >>> period
+    'year ending June 2025'
+    """
+    files = csp_table_files(paths)
+    if not files:
+        return None
+    if len(files) == 1:
+        return files[0], _title_period(_csv_records(files[0], "Police Force"))
+    periods = [(f, csp_table_period(f)) for f in files]
+    ends = [period_end_month(p) for _, p in periods]
+    best = min(range(len(periods)), key=lambda i: (abs((ends[i] - window_end).n),  # type: ignore[operator]
+                                                   ends[i] > window_end))  # type: ignore[operator]
+    return periods[best]
 
 
 def _csv_records(path: Path, header_prefix: str = "") -> list[list[str]]:

@@ -9,6 +9,8 @@ through :func:`sa_lib.data.cache.cached_load`.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from sa_lib.data.cache import cached_load
@@ -16,7 +18,18 @@ from sa_lib.data.measures import load_partner_data
 from sa_lib.data.parameters import Parameters
 from sa_lib.data.police_uk import load_report, read_police_uk
 
-__all__ = ["check_inputs", "police_uk_records", "partner_returns"]
+__all__ = ["check_inputs", "police_uk_records", "partner_returns", "morile_sheet_files",
+           "csp_table_choice", "absent_inputs", "OPTIONAL_INPUTS"]
+
+#: The inputs a report can do without, in the order chapter 1 lists them: the
+#: ``data`` key (or return kind) and what it gives the report.
+OPTIONAL_INPUTS = {
+    "partner": "partner returns",
+    "action_plan": "action-plan return",
+    "resident_survey": "residents' survey return",
+    "morile_sheets": "MoRiLE scoring sheets",
+    "csp_table": "Home Office table of recorded crime by partnership",
+}
 
 
 def police_uk_records(params: Parameters) -> pd.DataFrame:
@@ -35,7 +48,13 @@ def police_uk_records(params: Parameters) -> pd.DataFrame:
 
 
 def partner_returns(params: Parameters) -> dict[str, pd.DataFrame]:
-    """Every partner return in ``data.partner``, validated, by kind (loaded once per kernel)."""
+    """Every partner return in ``data.partner``, validated, by kind (loaded once per kernel).
+
+    Empty when ``data.partner`` is not given or its folder holds no return: partner
+    data are optional, and the chapters say what is missing.
+    """
+    if params.data.partner is None:
+        return {}
     folder = params.path("partner")
     declared = params.declared_measures()
     from sa_lib.data.measures import BUILTIN_MEASURES
@@ -44,6 +63,74 @@ def partner_returns(params: Parameters) -> dict[str, pd.DataFrame]:
     # The declared measures decide which files are read and how: part of the cache key.
     key = ("partner", tuple(sorted((n, repr(s)) for n, s in declared.items())))
     return cached_load(key, [folder], lambda: load_partner_data(folder, measures=measures))
+
+
+def morile_sheet_files(params: Parameters) -> list[Path]:
+    """The MoRiLE scoring sheets chapter 5 reads (``*morile*.csv`` in ``data.morile_sheets``).
+
+    Empty when the key is not given or the folder holds no sheet (MoRiLE is optional).
+
+    Examples
+    --------
+    >>> from sa_lib.data.parameters import load_parameters
+    >>> len(morile_sheet_files(load_parameters("parameters/2025.yaml")))
+    3
+    """
+    if params.data.morile_sheets is None:
+        return []
+    p = params.path("morile_sheets")
+    return sorted(p.glob("*morile*.csv")) if p.is_dir() else [p]
+
+
+def csp_table_choice(params: Parameters) -> tuple[Path, str] | None:
+    """The Home Office Table C2 nearest the review window, and its period (None: not given).
+
+    ``data.csp_table`` names one table, a folder of them or a list; the table whose
+    12 months end nearest the review window's end is used
+    (:func:`sa_lib.data.home_office.nearest_csp_table`).
+
+    Examples
+    --------
+    >>> from sa_lib.data.parameters import load_parameters
+    >>> path, period = csp_table_choice(load_parameters("parameters/2025.yaml"))
+    >>> period
+    'year ending June 2025'
+    """
+    from sa_lib.data.home_office import nearest_csp_table
+
+    paths = params.input_paths("csp_table")
+    if not paths:
+        return None
+    end = params.review_window.end
+    return cached_load(("csp_table_choice", str(end)), paths,
+                       lambda: nearest_csp_table(paths, end))
+
+
+def absent_inputs(params: Parameters) -> list[str]:
+    """The optional inputs this assessment lacks, as keys of :data:`OPTIONAL_INPUTS`.
+
+    ``partner`` when no partner return was given (key absent or null, or a folder
+    with none in it); ``action_plan`` / ``resident_survey`` when partner returns
+    were given but not that one; ``morile_sheets`` when no MoRiLE sheet was given;
+    ``csp_table`` when ``data.csp_table`` is null or names no table.
+
+    Examples
+    --------
+    >>> from sa_lib.data.parameters import load_parameters
+    >>> absent_inputs(load_parameters("parameters/2025.yaml"))
+    []
+    """
+    returns = partner_returns(params)
+    out = []
+    if not returns:
+        out.append("partner")
+    else:
+        out += [k for k in ("action_plan", "resident_survey") if k not in returns]
+    if not morile_sheet_files(params):
+        out.append("morile_sheets")
+    if csp_table_choice(params) is None:
+        out.append("csp_table")
+    return out
 
 
 def check_inputs(params: Parameters) -> None:
@@ -65,7 +152,16 @@ def check_inputs(params: Parameters) -> None:
     * the MoRiLE scales and every ``*morile*.csv`` sheet in ``data.morile_sheets``,
       with the themes the ``priorities`` section scores: each must be scored by at
       least one scorer, and no sheet may score another theme;
-    * the CSP table (``data.csp_table``), which must hold the area's row;
+    * the CSP table (``data.csp_table``; among several, the one nearest the review
+      window), which must hold the area's row;
+
+    Only what is given is checked.  Partner returns, MoRiLE sheets and the CSP table
+    are optional: a key left out or null, or a folder with nothing in it, is a
+    *missing input* (:func:`absent_inputs`), which the chapters name in one sentence
+    and carry on without.  What is given and wrong is still an error: an unreadable
+    or invalid file, a path outside the data folders, a measure, crime type or theme
+    name nobody defines, a CSP table without the area's row, a review window longer
+    than the police.uk data.
     * the population file (``data.population``), which must hold the area's
       districts in or before the review window's population year.
 
@@ -158,6 +254,8 @@ def _check_partner(params: Parameters) -> None:
     from sa_lib.data.measures import find_declared_files, find_partner_files
     from sa_lib.data.parameters import check_inside_data_roots
 
+    if params.data.partner is None:
+        return
     folder = params.path("partner")
     for f in find_partner_files(folder).values():
         check_inside_data_roots(f, "data.partner")
@@ -225,11 +323,6 @@ def _check_partner_window(params: Parameters) -> None:
             f"score for {theme!r} in priorities.volume.")
 
 
-def _morile_files(params: Parameters) -> list:
-    p = params.path("morile_sheets")
-    return sorted(p.glob("*morile*.csv")) if p.is_dir() else [p]
-
-
 def _check_priority_candidates(params: Parameters) -> None:
     """Every theme flagged ``priority: true`` has all its scores; ONE error lists every gap.
 
@@ -247,7 +340,7 @@ def _check_priority_candidates(params: Parameters) -> None:
         return
     pr = params.priorities
     known = {**BUILTIN_MEASURES, **params.declared_measures()}
-    files = _morile_files(params)
+    files = morile_sheet_files(params)
     scored: set[str] = set()
     if files:
         sheets = read_morile_sheets(files, load_morile_scales(params.path("morile_scales")))
@@ -270,7 +363,7 @@ def _check_priority_candidates(params: Parameters) -> None:
                 getattr(known.get(measure), "unit", "count") != "count":
             missing.append(f"{where}: its measure {measure!r} is a rate, not a volume; "
                            "expected a hand score in priorities.volume")
-        if t not in scored:
+        if files and t not in scored:  # no sheets at all: chapter 5 says MoRiLE is missing
             missing.append(f"{where}: no MoRiLE score (no sheet in {params.data.morile_sheets} "
                            "scores this theme; add its rows to the scorers' sheets)")
     if missing:
@@ -283,15 +376,12 @@ def _check_morile(params: Parameters) -> None:
     from sa_lib.data.morile_scales import load_morile_scales
     from sa_lib.data.morile_sheets import read_morile_sheets
     from sa_lib.data.parameters import check_inside_data_roots
-    from sa_lib.errors import ParameterError
 
     scales_file = check_inside_data_roots(params.path("morile_scales"), "data.morile_scales")
-    p = params.path("morile_sheets")
-    # The files chapter 5 reads (sa_lib.report.chapters.priorities).
-    files = sorted(p.glob("*morile*.csv")) if p.is_dir() else [p]
+    # The files chapter 5 reads (sa_lib.report.chapters.priorities); none is no MoRiLE.
+    files = morile_sheet_files(params)
     if not files:
-        raise ParameterError(f"{params.source}: data.morile_sheets: no '*morile*.csv' scoring "
-                             f"sheet in {params.data.morile_sheets}; expected one sheet per scorer")
+        return
     for f in files:
         check_inside_data_roots(f, "data.morile_sheets")
     pr = params.priorities
@@ -308,7 +398,10 @@ def _check_csp_table(params: Parameters) -> None:
     from sa_lib.data.parameters import check_inside_data_roots
     from sa_lib.errors import DataValidationError, Problem
 
-    path = check_inside_data_roots(params.path("csp_table"), "data.csp_table")
+    choice = csp_table_choice(params)
+    if choice is None:
+        return
+    path = check_inside_data_roots(choice[0], "data.csp_table")
     table = cached_load(("csp_table",), [path], lambda: read_csp_recorded_crime(path))
     code = params.area.code
     column, key = (("csp_code", "Community Safety Partnership code") if code[:3] in ("E22", "W22", "W14")

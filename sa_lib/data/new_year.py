@@ -400,6 +400,8 @@ def _partner_lines(params: Parameters) -> list[str]:
     from sa_lib.data.measures import PARTNER_MEASURES, find_partner_files
 
     folder = params.data.partner
+    if folder is None:
+        return []  # partner returns are optional; chapter 1 lists what is not given
     try:
         files = find_partner_files(params.path("partner"))
     except SAError as exc:
@@ -472,6 +474,8 @@ def _morile_lines(params: Parameters) -> list[str]:
     from sa_lib.data.morile_sheets import read_morile_sheets
 
     folder = params.data.morile_sheets
+    if folder is None:
+        return []  # MoRiLE is optional; chapter 5 ranks by the priority matrix alone
     p = params.path("morile_sheets")
     files = sorted(p.glob("*morile*.csv")) if p.is_dir() else [p]
     if not files:

@@ -28,6 +28,7 @@ from pydantic import (
     FiniteFloat,
     ModelWrapValidatorHandler,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -110,14 +111,27 @@ class ComparisonParameters(_Strict):
 
 
 class DataParameters(_Strict):
-    """Where the inputs are, relative to the project root (inside data/ or parameters/)."""
+    """Where the inputs are, relative to the project root (inside data/ or parameters/).
+
+    Only ``police_uk`` is required (README 'Optional inputs'); ``csp_table`` may be one
+    Table C2, a folder or list of them, absent (the bundled one) or null (none)."""
 
     police_uk: list[str] = Field(min_length=1)
-    partner: str
-    morile_sheets: str
+    partner: str | None = None
+    morile_sheets: str | None = None
     morile_scales: str = "parameters/morile_scales.yaml"
-    csp_table: str = "data/home_office/policeforceareatablesyejune25final_TableC2_csp.csv"
+    csp_table: str | list[str] | None = \
+        "data/home_office/policeforceareatablesyejune25final_TableC2_csp.csv"
     population: str = "data/population/la_population_mye_2001_2024.csv.gz"
+
+    @field_validator("morile_scales", "csp_table", mode="before")
+    @classmethod
+    def _null_or_empty(cls, v: Any, info: ValidationInfo) -> Any:
+        if info.field_name == "morile_scales" and v is None:
+            return "parameters/morile_scales.yaml"  # null: the bundled illustrative scales
+        if isinstance(v, list) and not v:
+            raise ValueError("is an empty list; expected Table C2 files or folders, or null")
+        return v
 
 
 class SpcBaselineMonths(_Strict):
@@ -502,9 +516,22 @@ class Parameters(_Strict):
         return month_window(self.comparison.previous_start, self.comparison.previous_end)
 
     def path(self, key: str) -> Path:
-        """An input path from the ``data`` section, absolute."""
+        """An input path from the ``data`` section, absolute (ParameterError if not given)."""
         value = getattr(self.data, key)
+        if value is None or isinstance(value, list):
+            raise ParameterError(f"data.{key} is not one path in {self.source or 'the file'}")
         return resolve_data_path(value, f"data.{key}")
+
+    def input_paths(self, key: str) -> list[Path]:
+        """Every path ``data.<key>`` names, absolute (``[]`` when it is not given).
+
+        >>> [p.name for p in load_parameters("parameters/2025.yaml").input_paths("partner")]
+        ['synthetic']
+        """
+        v = getattr(self.data, key)
+        named = {f"data.{key}[{i}]": x for i, x in enumerate(v)} if isinstance(v, list) else \
+            {f"data.{key}": v} if v is not None else {}
+        return [resolve_data_path(x, k) for k, x in named.items()]
 
     def police_uk_paths(self) -> list[Path]:
         """The police.uk folders/files, absolute."""
@@ -648,7 +675,7 @@ def load_parameters(path: str | Path) -> Parameters:
     problems = []
     for key in ("partner", "morile_sheets", "morile_scales", "csp_table", "population"):
         try:
-            params.path(key)
+            params.input_paths(key)  # optional inputs not given name no path
         except ParameterError as exc:
             problems.append(str(exc))
     try:

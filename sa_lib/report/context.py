@@ -12,7 +12,7 @@ from functools import cached_property
 
 import pandas as pd
 
-from sa_lib.data.inputs import partner_returns, police_uk_records
+from sa_lib.data.inputs import absent_inputs, partner_returns, police_uk_records
 from sa_lib.data.parameters import Parameters
 from sa_lib.data.police_uk import monthly_counts
 from sa_lib.data.quality import data_quality
@@ -76,3 +76,13 @@ class AssessmentContext:
     def partner_observations(self) -> pd.DataFrame:
         """The partner measures as tidy observations (:func:`sa_lib.stats.observations.partner_observations`)."""
         return partner_observations(self.partner_data)
+
+    @cached_property
+    def absent(self) -> list[str]:
+        """The optional inputs this assessment lacks (:func:`sa_lib.data.inputs.absent_inputs`)."""
+        return absent_inputs(self.params)
+
+    @property
+    def has_partner_data(self) -> bool:
+        """True when at least one partner return was loaded."""
+        return "partner" not in self.absent

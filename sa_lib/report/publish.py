@@ -354,15 +354,19 @@ class Publisher:
         text = json.dumps(meta, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
         self._gate.write_text(self.output_dir / "tables" / f"{name}.meta.json", text)
 
-    def chart(self, chart: Chart, name: str) -> Image | HTML:
+    def chart(self, chart: Chart | None, name: str) -> Image | HTML | None:
         """Publish one chart: write ``charts/<name>.png`` and return it with its alt text.
 
         In the public build a chart whose ``counts`` include one from 1 to
         ``threshold - 1`` is withheld (no PNG, no alt text): its bars, points and
-        alt text would show what the tables suppress.
+        alt text would show what the tables suppress.  ``None`` (a chapter with no
+        chart because an optional input is missing; its text says so) writes and
+        shows nothing.
         """
         if not _NAME.match(name):
             raise OptionError(f"chart name {name!r}: use lower case letters, digits and _")
+        if chart is None:
+            return None
         if self.is_public and chart.counts is not None:
             counts = np.asarray(chart.counts, dtype=float)
             if ((counts > 0) & (counts < self.threshold)).any():
@@ -376,10 +380,15 @@ class Publisher:
         return Image(data=png, format="png", metadata={"alt": chart.alt_text})
 
     def tables(self, specs: list) -> None:
-        """Publish and display several tables (``TableSpec`` objects), in order."""
+        """Publish and display several tables (``TableSpec`` objects), in order.
+
+        ``None`` items (a table a missing optional input leaves out) are skipped.
+        """
         from IPython.display import display
 
         for spec in specs:
+            if spec is None:
+                continue
             display(self.table(spec.df, spec.name, spec.title, note=spec.note,
                                sensitive=spec.sensitive, confidential=spec.confidential))
 

@@ -125,8 +125,8 @@ def _input_files(params: Parameters) -> list[dict[str, str]]:
     for p in params.police_uk_paths():
         paths += sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
     for key in ("partner", "morile_sheets", "morile_scales", "csp_table", "population"):
-        p = params.path(key)
-        paths += sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+        for p in params.input_paths(key):  # an optional input not given names none
+            paths += sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
     seen = dict.fromkeys(paths)
     return [{"path": _project_path(p), "sha256": _sha256(p)} for p in seen]
 

@@ -49,6 +49,8 @@ __all__ = [
     "history_spc",
     "spc_reading",
     "spc_table_note",
+    "missing_input_sentence",
+    "missing_inputs_sentences",
 ]
 
 ASB = "Anti-social behaviour"
@@ -360,3 +362,62 @@ def spc_table_note(params: Parameters, counts: bool = True) -> str:
             "Latest month: what its point shows. Review window: the special-cause signals with "
             f"a point in {w.label}: {RULE_WORDS}.")
     return note + (f" {LOWER_LIMIT_NOTE}" if counts else "")
+
+
+#: Where the README says how to add each optional input.
+_README = "see README 'Optional inputs'"
+
+
+def missing_input_sentence(key: str, so: str) -> str:
+    """One sentence for a missing optional input: what is missing, ``so`` what, how to add it.
+
+    ``key`` is one of :data:`sa_lib.data.inputs.OPTIONAL_INPUTS`; ``so`` says what the
+    chapter does without it.  The sentence is plain text (escape it for Markdown).
+
+    Examples
+    --------
+    >>> missing_input_sentence("partner", "this theme shows police.uk data only")[:76]
+    'No partner returns were given (data.partner), so this theme shows police.uk '
+    """
+    how = {
+        "partner": ("No partner returns were given (data.partner)",
+                    "to add them, name a folder of partner returns as data.partner (templates "
+                    "in data/templates)"),
+        "action_plan": ("No action-plan return was found (data.partner)",
+                        "to add one, save the action plan in the data.partner folder as a CSV "
+                        "whose name ends in 'action_plan.csv' (template "
+                        "data/templates/action_plan.csv)"),
+        "resident_survey": ("No residents' survey return was found (data.partner)",
+                            "to add one, save it in the data.partner folder as a CSV whose name "
+                            "ends in 'resident_survey.csv' (template "
+                            "data/templates/resident_survey.csv)"),
+        "morile_sheets": ("No MoRiLE scoring sheets were given (data.morile_sheets)",
+                          "to add them, save one '*morile*.csv' sheet per scorer (template "
+                          "data/templates/morile_sheet.csv) in a folder named as "
+                          "data.morile_sheets"),
+        "csp_table": ("No Home Office table was given (data.csp_table is null)",
+                      "to add one, set data.csp_table to an ONS Table C2 CSV export or a folder "
+                      "of them, or leave the key out for the bundled table"),
+    }
+    what, add = how[key]
+    return f"{what}, so {so}; {add}; {_README}."
+
+
+def missing_inputs_sentences(absent: list[str], area: str) -> list[str]:
+    """One sentence per missing optional input (keys as :func:`sa_lib.data.inputs.absent_inputs`
+    gives them), saying what the report does without it; chapters 1 and 6 list them.
+
+    Examples
+    --------
+    >>> missing_inputs_sentences(["csp_table"], "Melton")[0][:58]
+    'No Home Office table was given (data.csp_table is null), s'
+    """
+    so = {"partner": "the report uses police.uk data only: no partner measures, action plan or "
+                     "survey",
+          "action_plan": "last year's priorities are not reviewed against their targets "
+                         "(chapter 4)",
+          "resident_survey": "perception scores are those set in the parameters file "
+                             "(priorities.perception)",
+          "morile_sheets": "chapter 5 ranks the themes by the priority matrix alone",
+          "csp_table": f"chapter 2 does not compare {area} with other partnerships"}
+    return [missing_input_sentence(k, so[k]) for k in absent]

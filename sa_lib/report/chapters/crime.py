@@ -17,16 +17,19 @@ from sa_lib.data.home_office import (
     TOTAL_RECORDED_CRIME,
     area_population,
     csp_rates,
+    period_end_month,
     population_year,
     read_csp_recorded_crime,
     read_population,
 )
+from sa_lib.data.inputs import csp_table_choice
 from sa_lib.data.parameters import TOTAL_CRIME
 from sa_lib.report.chapters.common import (
     ASB,
     change_sums,
     change_table_layout,
     history_spc,
+    missing_input_sentence,
     redact_small_counts,
     showing_counts,
     significance_note,
@@ -250,7 +253,10 @@ class CrimeChapter:
         """
         from sa_lib.stats.funnel import rate_funnel
 
-        crime = read_csp_recorded_crime(self.ctx.params.path("csp_table"))
+        choice = csp_table_choice(self.ctx.params)
+        if choice is None:
+            return pd.DataFrame()
+        crime = read_csp_recorded_crime(choice[0])
         period = crime["period"].iloc[0]
         year = _table_population_year(period)
         r = csp_rates(crime, TOTAL_RECORDED_CRIME, year, read_population(self.ctx.params.path("population")))
@@ -276,6 +282,10 @@ class CrimeChapter:
         from sa_lib.stats.funnel import funnel_method, funnel_words
 
         r = self.csp_comparison
+        if r.empty:
+            return Markdown(markdown_escape(missing_input_sentence(
+                "csp_table", f"{self.ctx.params.area.name} is not compared with the other "
+                "partnerships in England and Wales")))
         a = r.attrs
         fa = a["funnel"]
         year = int(a["population_year"])
@@ -283,7 +293,9 @@ class CrimeChapter:
                   f", the latest published; the table's year would use mid-{a['requested_year']}")
         esc = markdown_escape
         overall = float(a["overall_rate"])
-        out = [f"In the Home Office table ({esc(a['period'])}),"]
+        gap = self.csp_time_base()
+        out = [esc(gap)] if gap else []
+        out += [f"In the Home Office table ({esc(a['period'])}),"]
         mine = r[r["this_area"]]
         if mine.empty:
             out = [f"{esc(self.ctx.params.area.name)} ({esc(self.ctx.params.area.code)}) is not "
@@ -323,15 +335,47 @@ class CrimeChapter:
         out.append(_left_out(a, year))
         return Markdown(" ".join(out))
 
-    def csp_funnel_chart(self) -> Chart:
-        """Funnel plot of every CSP's rate, this area highlighted, limits as the text's."""
+    def csp_time_base(self) -> str:
+        """One sentence when the Home Office table's year is not the review window's ("" when
+        it is, or when there is no table).
+
+        The table is the one nearest the review window (``data.csp_table`` may name
+        several); its 12 months count as the same period when they end within 6 months
+        of the review window's end (so at least half of a 12-month window is in the
+        table's year).  Otherwise the sentence says how far apart they are, and that the
+        rates use the population of the table's year.
+        """
         r = self.csp_comparison
+        end = period_end_month(str(r.attrs.get("period", ""))) if not r.empty else None
+        if end is None:
+            return ""
+        w = self.ctx.params.review_window
+        apart = (end - w.end).n
+        if abs(apart) <= 6:
+            return ""
+        months = f"{abs(apart)} month{'s' if abs(apart) != 1 else ''}"
+        return (f"The Home Office table nearest this review window is for the "
+                f"{r.attrs['period']}, {months} {'after' if apart > 0 else 'before'} the review "
+                f"window ends ({w.end:%B %Y}); this comparison describes that year, not the "
+                f"review window, and its rates use the mid-{int(r.attrs['population_year'])} "
+                "population, the table's year.")
+
+    def csp_funnel_chart(self) -> Chart | None:
+        """Funnel plot of every CSP's rate, this area highlighted, limits as the text's (None
+        when no Home Office table was given: :meth:`csp_comparison_text` says so)."""
+        r = self.csp_comparison
+        if r.empty:
+            return None
         ranked = r.dropna(subset=["rate_per_1000"])
         me = ranked.loc[ranked["this_area"], "csp_name"]
+        gap = self.csp_time_base()
+        when = (f"Table for the {r.attrs['period']}, not the review window "
+                f"({self.ctx.params.review_window.label}). " if gap else "")
         return funnel_chart(ranked, me.iloc[0] if len(me) else None, r.attrs["overall_rate"],
                             "Recorded crime per 1,000 residents, all CSPs",
-                            caption="Source: ONS Table C2, Home Office police recorded crime; "
-                            f"ONS mid-{int(r.attrs['population_year'])} estimates (OGL v3.0)",
+                            caption=when + "Source: ONS Table C2, Home Office police recorded "
+                            f"crime; ONS mid-{int(r.attrs['population_year'])} estimates "
+                            "(OGL v3.0)",
                             method=self.ctx.params.benchmark.funnel)
 
 

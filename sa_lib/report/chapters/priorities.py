@@ -13,11 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
+from sa_lib.data.inputs import morile_sheet_files
 from sa_lib.data.measures import PARTNER_MEASURES
 from sa_lib.data.morile_scales import MoRiLEScales, load_morile_scales
 from sa_lib.data.morile_sheets import read_morile_sheets
@@ -28,6 +30,7 @@ from sa_lib.report.chapters.common import (
     TableSpec,
     history_spc,
     join_words,
+    missing_input_sentence,
     month_runs,
     no_data_for,
 )
@@ -68,11 +71,17 @@ class PriorityChapter:
         return load_morile_scales(self.ctx.params.path("morile_scales"))
 
     def _morile_files(self) -> list[Path]:
-        p = self.ctx.params.path("morile_sheets")
-        files = sorted(p.glob("*morile*.csv")) if p.is_dir() else [p]
-        if not files:
-            raise OptionError(f"data.morile_sheets: no '*morile*.csv' scoring sheet in {p}")
-        return files
+        return morile_sheet_files(self.ctx.params)
+
+    @property
+    def has_morile(self) -> bool:
+        """True when MoRiLE scoring sheets were given (``data.morile_sheets``)."""
+        return bool(self._morile_files())
+
+    def no_morile_sentence(self) -> str:
+        """The one sentence chapter 5 shows in place of MoRiLE when no sheet was given."""
+        return missing_input_sentence("morile_sheets", "the themes are ranked by the priority "
+                                      "matrix alone (volume, trend, perception and influence)")
 
     @cached_property
     def morile_scores(self) -> pd.DataFrame:
@@ -81,8 +90,8 @@ class PriorityChapter:
 
     @property
     def morile_synthetic(self) -> bool:
-        """True when the scoring sheets are synthetic."""
-        return all(f.name.lower().startswith("synthetic") for f in self._morile_files())
+        """True when the scoring sheets are synthetic (False when there are none)."""
+        return self.has_morile and all(f.name.lower().startswith("synthetic") for f in self._morile_files())
 
     @cached_property
     def morile_ranked(self) -> pd.DataFrame:
@@ -99,8 +108,11 @@ class PriorityChapter:
         scales = str(self.morile_ranked["scales_label"].iloc[0])
         return f"{SYNTHETIC_LABEL}; {scales}" if self.morile_synthetic else scales
 
-    def morile_table(self) -> TableSpec:
-        """The MoRiLE table: scores, rank, scorer spread and rank stability."""
+    def morile_table(self) -> TableSpec | None:
+        """The MoRiLE table: scores, rank, scorer spread and rank stability (None with no
+        MoRiLE sheets: :meth:`morile_text` says so)."""
+        if not self.has_morile:
+            return None
         r = self.morile_ranked.merge(self.morile_stability[["theme", "best_rank", "worst_rank"]],
                                      on="theme", how="left")
         df = pd.DataFrame({
@@ -136,6 +148,8 @@ class PriorityChapter:
 
     def morile_text(self, top: int = 3) -> Markdown:
         """Which themes MoRiLE ranks highest, where scorers disagreed, how stable the ranks are."""
+        if not self.has_morile:
+            return Markdown(f"*{markdown_escape(self.no_morile_sentence())}*")
         r = self.morile_ranked
         s = self.morile_stability
         head = r.head(top)
@@ -158,8 +172,10 @@ class PriorityChapter:
             lines.insert(0, f"**{SYNTHETIC_NOTE}** The scales are illustrative, not NPCC values.")
         return Markdown("\n\n".join(lines))
 
-    def morile_heatmap_chart(self) -> Chart:
-        """Heat map of the MoRiLE fields by theme."""
+    def morile_heatmap_chart(self) -> Chart | None:
+        """Heat map of the MoRiLE fields by theme (None with no MoRiLE sheets)."""
+        if not self.has_morile:
+            return None
         return morile_heatmap(morile_matrix(self.morile_ranked, self.morile_scales),
                               f"MoRiLE scores by theme ({self._label()})",
                               aggregated=self.morile_ranked, scales=self.morile_scales)
@@ -168,6 +184,8 @@ class PriorityChapter:
     def _check_themes(self) -> list[str]:
         themes = list(self.morile_ranked["theme"])
         pr = self.ctx.params.priorities
+        if not (pr.perception or pr.influence or pr.measures or pr.volume or pr.trend):
+            return themes  # no priorities section: every factor is missing, and said to be
         problems = []
         for key in ("perception", "influence"):
             missing = [t for t in themes if t not in getattr(pr, key)]
@@ -184,6 +202,50 @@ class PriorityChapter:
             raise OptionError(f"{self.ctx.params.source}: the MoRiLE themes {themes} and the priorities "
                               "section must match: " + "; ".join(problems))
         return themes
+
+    @cached_property
+    def scoring(self) -> dict[str, dict[str, object]]:
+        """The themes the priority matrix scores, and what scores them.
+
+        With MoRiLE sheets: the MoRiLE themes, which the ``priorities`` section must
+        score (as before).  Without: the themes the ``priorities`` section names, or,
+        when it names none, the parameters file's themes, each measured by its
+        police.uk total (``<theme>: all types``, or its one crime type), else its
+        first partner measure.  Returns ``themes`` (list), ``measures``,
+        ``volume``, ``trend``, ``perception`` and ``influence`` (theme -> value;
+        a theme missing from perception or influence scores the neutral 3).
+        """
+        pr = self.ctx.params.priorities
+        given = list(dict.fromkeys([*pr.perception, *pr.influence, *pr.measures, *pr.volume,
+                                    *pr.trend]))
+        measures = dict(pr.measures)
+        if self.has_morile:
+            themes = self._check_themes()
+        elif given:
+            themes = given
+        else:
+            themes = [t.name for t in self.ctx.params.themes]
+            for t in self.ctx.params.themes:
+                if t.crime_types:
+                    measures[t.name] = (t.crime_types[0] if len(t.crime_types) == 1
+                                        else f"{t.name}: all types")
+                elif t.partner_measures:
+                    measures[t.name] = t.partner_measures[0]
+        return {"themes": themes, "measures": measures, "volume": dict(pr.volume),
+                "trend": dict(pr.trend), "perception": dict(pr.perception),
+                "influence": dict(pr.influence)}
+
+    def _police_series(self, measure: str) -> pd.DataFrame:
+        """Monthly counts of a police.uk measure: a crime type, the total, or a theme's total."""
+        c = self.ctx.counts_with_total
+        if measure in set(c["crime_type"]) or not measure.endswith(": all types"):
+            return c[c["crime_type"] == measure]
+        theme = next((t for t in self.ctx.params.themes
+                      if f"{t.name}: all types" == measure), None)
+        types = theme.crime_types if theme is not None else []
+        parts = self.ctx.counts[self.ctx.counts["crime_type"].isin(types)]
+        total = parts.groupby(["month", "area"], as_index=False)["count"].sum()
+        return total.assign(crime_type=measure)[["month", "area", "crime_type", "count"]]
 
     def _short_basis(self, measured: dict[str, object]) -> str:
         """What a police.uk trend score built from a short comparison must say (else "")."""
@@ -223,8 +285,7 @@ class PriorityChapter:
                                   if ch["difference"] < 0 else "no change"),
                     "significance": ch["significance"], "variation_type": variation,
                     "volume_missing": volume_missing, "trend_missing": trend_missing}
-        c = self.ctx.counts_with_total
-        c = c[c["crime_type"] == measure]
+        c = self._police_series(measure)
         t = compare_windows(c, self.ctx.params.current_window, self.ctx.params.previous_window,
                             by="crime_type", min_base=self.ctx.params.thresholds.small_base,
                             alpha=self.ctx.params.thresholds.significance,
@@ -282,8 +343,10 @@ class PriorityChapter:
         quintiles are taken among the themes whose volume was measured only, so a
         theme with no count does not shift the others' scores.
         """
-        themes = self._check_themes()
-        pr = self.ctx.params.priorities
+        sc = self.scoring
+        themes = sc["themes"]
+        pr = SimpleNamespace(**{k: sc[k] for k in ("measures", "volume", "trend",
+                                                   "perception", "influence")})
         measured = {t: self._measure_change(t, pr.measures[t]) for t in themes if t in pr.measures}
         needs_vol = [t for t in measured if t not in pr.volume]
         vol_ok = [t for t in needs_vol if measured[t]["volume_missing"] is None]
@@ -315,6 +378,9 @@ class PriorityChapter:
             m = measured.get(t, {})
             if t in pr.volume:
                 volume, volume_basis, volume_kind = pr.volume[t], "hand score", "hand-set"
+            elif not m:
+                volume, volume_kind = 3, "missing"
+                volume_basis = "no measure: scored 3; give a hand score in priorities.volume"
             elif m["volume_missing"] is not None:
                 volume, volume_basis, volume_kind = 3, str(m["volume_missing"]), "missing"
             else:
@@ -322,6 +388,9 @@ class PriorityChapter:
                 volume_basis = self._volume_basis(float(vol.loc[t, "count"]))
             if t in pr.trend:
                 trend_, trend_basis, trend_kind = pr.trend[t], "hand score", "hand-set"
+            elif not m:
+                trend_, trend_kind = 3, "missing"
+                trend_basis = "no measure: scored 3; give a hand score in priorities.trend"
             elif m["trend_missing"] is not None:
                 trend_, trend_basis, trend_kind = 3, str(m["trend_missing"]), "missing"
             else:
@@ -336,8 +405,8 @@ class PriorityChapter:
                 "volume basis": volume_basis,
                 "trend": trend_,
                 "trend basis": trend_basis,
-                "perception": pr.perception[t],
-                "influence": pr.influence[t],
+                "perception": pr.perception.get(t, 3),
+                "influence": pr.influence.get(t, 3),
                 "_volume_kind": volume_kind,
                 "_trend_kind": trend_kind,
             })
@@ -345,6 +414,9 @@ class PriorityChapter:
         # Which scores are hand-set, measured or missing, for the note and the text.
         out.attrs["score_kinds"] = {(r["theme"], f): r[f"_{f}_kind"] for r in rows
                                     for f in ("volume", "trend")}
+        # Perception and influence are always hand scores; only their absence is noted.
+        out.attrs["unscored"] = {f: [t for t in themes if t not in getattr(pr, f)]
+                                 for f in ("perception", "influence")}
         return out.drop(columns=["_volume_kind", "_trend_kind"])
 
     def missing_scores(self) -> dict[str, list[str]]:
@@ -358,8 +430,21 @@ class PriorityChapter:
     def missing_scores_sentence(self) -> str:
         """Which volume and trend scores are hand-set, measured and missing ('' if none missing)."""
         missing = self.missing_scores()
+        unscored = self.priority_scores.attrs.get("unscored", {})
+        themes = list(self.priority_scores["theme"])
+        if unscored and all(len(ts) == len(themes) for ts in unscored.values()):
+            no_hand = (" No perception or influence scores are given (priorities.perception, "
+                       "priorities.influence), so every theme scores the neutral 3 for both and "
+                       "the ranking rests on volume and trend; agree them with the partnership "
+                       "and add them to the parameters file.")
+        else:
+            hand = join_words([f"priorities.{f} ({join_words(ts)})"
+                               for f, ts in unscored.items() if ts])
+            no_hand = (f" Some themes have no perception or influence score, so they score the "
+                       f"neutral 3: {hand}; agree them with the partnership and add them to the "
+                       "parameters file." if hand else "")
         if not missing:
-            return ""
+            return no_hand.strip()
         kinds = self.priority_scores.attrs["score_kinds"]
 
         def named(kind: str) -> str:
@@ -373,7 +458,7 @@ class PriorityChapter:
                 f"{self.ctx.params.review_window.label} were set to the neutral 3: "
                 f"{named('missing')}; give hand scores in priorities.volume or priorities.trend "
                 f"of the parameters file. Set by hand: {named('hand-set')}. "
-                f"Measured: {named('measured')}.")
+                f"Measured: {named('measured')}." + no_hand)
 
     def _volume_basis(self, count: float) -> str:
         """The count behind a volume score; in the public build never a count below the threshold."""
@@ -425,9 +510,13 @@ class PriorityChapter:
     def recommendations(self) -> pd.DataFrame:
         """Recommended priorities, cross-cutting themes and themes to monitor."""
         pr = self.ctx.params.priorities
-        rec = recommend_priorities(self.morile_ranked[["theme", "rank"]],
-                                   self.priority_ranked[["theme", "rank"]],
-                                   n_priorities=pr.n_priorities, cross_cutting=pr.cross_cutting)
+        matrix = self.priority_ranked[["theme", "rank"]]
+        # No MoRiLE: the priority matrix alone ranks (its rank is the mean and the tie-break).
+        morile = self.morile_ranked[["theme", "rank"]] if self.has_morile else matrix
+        rec = recommend_priorities(morile, matrix, n_priorities=pr.n_priorities,
+                                   cross_cutting=pr.cross_cutting)
+        if not self.has_morile:
+            rec["morile_rank"] = pd.NA
         last = set(self.ctx.params.last_year_priorities)
         rec["last year"] = np.where(rec["theme"].isin(last), "priority", "")
         return rec
@@ -445,6 +534,12 @@ class PriorityChapter:
             "last year": r["last year"],
         })
         syn = self.morile_synthetic
+        if not self.has_morile:
+            df = df.drop(columns=["MoRiLE rank", "mean rank"]).rename(
+                columns={"combined rank": "rank"})
+            return TableSpec(df, "recommended_priorities", "Recommended priorities",
+                             "Ranked by the priority matrix alone: no MoRiLE scoring sheets were "
+                             "given. Cross-cutting themes are set in the parameters file.")
         return TableSpec(df, "recommended_priorities",
                          "Recommended priorities" + (f" (from {SYNTHETIC_LABEL})" if syn else ""),
                          (SYNTHETIC_NOTE + " " if syn else "") +
@@ -474,10 +569,12 @@ class PriorityChapter:
                 + (f"; new: {_join([esc(t) for t in new])}" if new else "; none is new")
                 + (f"; no longer a priority: {_join([esc(t) for t in dropped])}" if dropped else "")
                 + ".")
+        if not self.has_morile:
+            lines.append("*Ranked by the priority matrix alone: no MoRiLE scoring sheets were "
+                         "given (data.morile_sheets).*")
         gaps = self.missing_scores_sentence()
         if gaps:
             lines.append(f"*{esc(gaps)}*")
         if self.morile_synthetic and synthetic_note:
             lines.append(f"*{SYNTHETIC_NOTE} The MoRiLE scores behind this ranking are synthetic.*")
         return Markdown("\n\n".join(lines))
-

@@ -29,6 +29,7 @@ from sa_lib.report.chapters.common import (
     SYNTHETIC_LABEL,
     SYNTHETIC_NOTE,
     TableSpec,
+    missing_input_sentence,
     showing_counts,
 )
 from sa_lib.report.chapters.partners import counts_behind
@@ -92,6 +93,9 @@ class ReviewChapter:
     def review_notes(self) -> list[str]:
         """What chapter 4 could not review and why, one sentence each (empty when all is there)."""
         year = self.review_period
+        if not self.ctx.has_partner_data:
+            return [missing_input_sentence("partner", "last year's priorities are not reviewed "
+                                           "against the action plan's indicators and targets")]
         if not self.has_action_plan:
             return [f"No action-plan return was found in data.partner "
                     f"({self.ctx.params.data.partner}), so last year's priorities are not "
@@ -154,7 +158,9 @@ class ReviewChapter:
         # A count cannot be negative: its lower process limit is raised to 0, as on the SPC
         # charts, so a target is never judged against a limit no month can reach.
         floors = {i: 0.0 for i, s in self._indicators().items() if _is_count(s.measure)}
-        return review_priorities(self.action_plan, self.review_period, series=series,
+        # No review.indicators: the plan's own rows only (an empty series is no series).
+        return review_priorities(self.action_plan, self.review_period,
+                                 series=series if len(series) else None,
                                  monthly_targets=targets or None, limit_floor=floors or None)
 
     def _synthetic(self) -> bool:
@@ -183,7 +189,9 @@ class ReviewChapter:
     def review_summary_text(self) -> str:
         """One sentence for the key findings."""
         if self.review.empty:
-            why = ("there is no action-plan return" if not self.has_action_plan else
+            why = ("no partner returns were given (data.partner)"
+                   if not self.ctx.has_partner_data else
+                   "there is no action-plan return" if not self.has_action_plan else
                    f"the action-plan return has no row for {self.review_period}")
             return markdown_escape(f"Last year's priorities are not reviewed: {why} "
                                    "(chapter 4 says what to add).")

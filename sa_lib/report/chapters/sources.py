@@ -14,7 +14,7 @@ import pandas as pd
 from IPython.display import Markdown
 
 from sa_lib.data.police_uk import load_report
-from sa_lib.report.chapters.common import SYNTHETIC_NOTE, TableSpec
+from sa_lib.report.chapters.common import SYNTHETIC_NOTE, TableSpec, missing_inputs_sentences
 from sa_lib.report.chapters.partners import PartnerMeasures
 from sa_lib.report.context import AssessmentContext
 from sa_lib.report.publish import markdown_escape
@@ -64,9 +64,15 @@ class SourcesChapter:
         )
         return Markdown(text)
 
-    def partner_sources_table(self) -> TableSpec:
-        """One row per partner return loaded: kind, file, rows, period covered, synthetic or not."""
+    def partner_sources_table(self) -> TableSpec | None:
+        """One row per partner return loaded: kind, file, rows, period covered, synthetic or not.
+
+        None when no partner return was given (:meth:`partner_sources_text` says so).
+        """
         import hashlib
+
+        if not self.ctx.has_partner_data:
+            return None
 
         rows = []
         for kind, frame in self.ctx.partner_data.items():
@@ -87,8 +93,19 @@ class SourcesChapter:
                          SYNTHETIC_NOTE if syn else "Partner returns, validated against the "
                          "templates in data/templates.")
 
+    def missing_inputs(self) -> list[str]:
+        """One sentence per optional input this assessment lacks, and what the report does
+        without it (empty when every input is there)."""
+        return missing_inputs_sentences(self.ctx.absent, self.ctx.params.area.name)
+
     def partner_sources_text(self) -> Markdown:
-        """What the partner data are, and the warning when they are synthetic."""
+        """What the partner data are, the warning when they are synthetic, and every optional
+        input that was not given (one sentence each: what is missing and how to add it)."""
+        missing = self.missing_inputs()
+        listed = ("\n\n**Inputs not given:**\n\n"
+                  + "\n".join(f"- {markdown_escape(m)}" for m in missing)) if missing else ""
+        if not self.ctx.has_partner_data:
+            return Markdown(listed.lstrip())
         data = self.ctx.partner_data
         syn = [k for k, f in data.items() if f.attrs.get("synthetic")]
         text = (f"{len(data)} partner returns were loaded from "
@@ -104,7 +121,7 @@ class SourcesChapter:
             text += ("\n\n**Partner data that do not cover the review window "
                      f"({self.ctx.params.review_window.label}):**\n\n"
                      + "\n".join(f"- {markdown_escape(g)}" for g in gaps))
-        return Markdown(text)
+        return Markdown(text + listed)
 
     def partner_gaps(self) -> list[str]:
         """Which partner returns end before the review window ends (or do not fill it).
@@ -113,6 +130,8 @@ class SourcesChapter:
         by a theme; empty when every measure has figures for the review window and
         the 12 months before.
         """
+        if not self.ctx.has_partner_data:
+            return []  # one sentence says no partner return was given (missing_inputs)
         named = [m for t in self.ctx.params.themes for m in t.partner_measures]
         names = list(dict.fromkeys([*self.ctx.partner_observations["measure"], *named]))
         return PartnerMeasures(self.ctx).gap_sentences(names)

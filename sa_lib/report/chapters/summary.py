@@ -11,7 +11,11 @@ from dataclasses import dataclass
 from IPython.display import Markdown
 
 from sa_lib.data.parameters import TOTAL_CRIME
-from sa_lib.report.chapters.common import SYNTHETIC_NOTE, with_significance
+from sa_lib.report.chapters.common import (
+    SYNTHETIC_NOTE,
+    missing_inputs_sentences,
+    with_significance,
+)
 from sa_lib.report.chapters.crime import CrimeChapter
 from sa_lib.report.chapters.priorities import PriorityChapter
 from sa_lib.report.chapters.review import ReviewChapter
@@ -78,6 +82,9 @@ class SummaryChapter:
             if t.crime_types:
                 first = self.themes.theme_crime_change(t.name).iloc[0]
                 theme_lines.append(f"**{esc(t.name)}:** {esc(first['sentence'])}")
+            elif t.partner_measures and not self.ctx.has_partner_data:
+                theme_lines.append(f"**{esc(t.name)}:** no figures (no partner returns were "
+                                   "given).")
             elif t.partner_measures:
                 first = self.themes.theme_partner_change(t.name).iloc[0]
                 theme_lines.append(f"**{esc(t.name)}:** {esc(first['sentence'])}")
@@ -88,6 +95,10 @@ class SummaryChapter:
 
         out.append("### Recommended priorities")
         out.append(self.priorities.recommendations_text(synthetic_note=False).data)
+        gaps = missing_inputs_sentences(self.ctx.absent, p.area.name)
+        if gaps:
+            out.append("### Data gaps")
+            out.append("\n".join(f"- {esc(g)}" for g in gaps))
         caveats = ["*police.uk street-level data are location-anonymised and are not the force's "
                    "recorded-crime total.*"]
         if any(f.attrs.get("synthetic") for f in self.ctx.partner_data.values()):

@@ -31,6 +31,8 @@ from sa_lib.report.chapters.common import (
     change_sums,
     change_table_layout,
     history_spc,
+    join_words,
+    missing_input_sentence,
     redact_small_counts,
     showing_counts,
     significance_note,
@@ -220,7 +222,7 @@ class ThemeChapter:
     def theme_partner_tables(self, name: str) -> list[TableSpec]:
         """The theme's partner-measure table, plus the repeat-victim table where it applies."""
         t = self.theme(name)
-        if not t.partner_measures:
+        if not t.partner_measures or not self.ctx.has_partner_data:
             return []
         ch = self.theme_partner_change(name)
         syn = bool(ch["synthetic"].any())
@@ -320,6 +322,8 @@ class ThemeChapter:
         t = self.theme(name)
         if not t.partner_measures:
             return Markdown("*No partner measure is part of this theme.*")
+        if not self.ctx.has_partner_data:
+            return Markdown(f"*{markdown_escape(self.no_partner_data_sentence(name))}*")
         ch = self.theme_partner_change(name)
         lines = [f"- {markdown_escape(s)}" for s in ch["sentence"]]
         spc = self.partners.partner_spc_summary(t.partner_measures)
@@ -336,9 +340,19 @@ class ThemeChapter:
             lines.insert(0, f"**{SYNTHETIC_NOTE}**\n")
         return Markdown("\n".join(lines))
 
+    def no_partner_data_sentence(self, name: str) -> str:
+        """The one sentence a theme with partner measures shows when no return was given."""
+        t = self.theme(name)
+        so = ("this theme shows police.uk data only" if t.crime_types else
+              f"this theme has no figures ({join_words(t.partner_measures)} "
+              f"{'is a partner measure' if len(t.partner_measures) == 1 else 'are partner measures'})")
+        return missing_input_sentence("partner", so)
+
     def theme_partner_charts(self, name: str) -> list[tuple[str, Chart]]:
         """SPC charts of the theme's monthly partner measures; bars for annual/quarterly ones."""
         t = self.theme(name)
+        if not self.ctx.has_partner_data:
+            return []
         out = []
         for m in t.partner_measures:
             spec = PARTNER_MEASURES[m]
