@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 from ruamel.yaml import YAML
 
 import sa_lib.run.runner as runner
@@ -299,17 +301,11 @@ def test_a_street_file_that_is_not_one_is_refused(tmp_path: Path,
 # --------------------------------------------------------------------------- init -> report
 
 
-@pytest.mark.parametrize("partner", [
-    pytest.param(None, marks=pytest.mark.xfail(reason="needs optional inputs (helper optional)",
-                                               strict=False)),
-    "data/synthetic",
-])
-def test_backtest_init_to_a_finished_report_for_melton(tmp_path: Path, partner: str | None,
+def test_backtest_init_to_a_finished_report_for_melton(tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    """From a fresh clone: `sa init` for Melton from the bundled files, then `sa run`."""
-    extra = ["--partner", partner] if partner else []
-    code, params = _init(tmp_path, "--area", "Melton", "--police-uk", LEICS, *extra,
-                         name="melton.yaml")
+    """From a fresh clone: `sa init` for Melton from the bundled police.uk files alone (no
+    partner returns, MoRiLE sheets or action plan), then `sa run`, with no hand edits."""
+    code, params = _init(tmp_path, "--area", "Melton", "--police-uk", LEICS, name="melton.yaml")
     assert code == 0
     monkeypatch.setattr(runner, "OUTPUTS_DIR", tmp_path / "outputs")
     result = runner.run_assessment(params, progress=False)
@@ -318,3 +314,13 @@ def test_backtest_init_to_a_finished_report_for_melton(tmp_path: Path, partner: 
         html = (result.output_dir / audience / "report.html").read_text(encoding="utf-8")
         assert "Melton" in html and "Traceback" not in html
         assert any((result.output_dir / audience / "tables").glob("*.csv"))
+        # Chapters without inputs say so in a sentence; nothing reads as a missing number.
+        assert "No partner returns were given (data.partner)" in html
+        assert "No MoRiLE scoring sheets were given (data.morile_sheets)" in html
+        soup = BeautifulSoup(html, "html.parser")
+        for hidden in soup(["style", "script"]):
+            hidden.decompose()
+        assert not re.search(r"\bnan\b|\bNaN\b|\bNone\b", soup.get_text(" "))
+    # SPC over the months the data hold: 35 months (Dec 2019 – Oct 2022) are charted.
+    spc = (result.output_dir / "official" / "tables" / "spc_major_types.csv").read_text()
+    assert ",35," in spc

@@ -356,9 +356,10 @@ _COMMON = [
 ]
 
 _PRIORITIES_EXAMPLE = [
-    "# The priority matrix (chapter 5) needs the MoRiLE scorers' sheets (data.morile_sheets):",
-    "# with none, nothing is scored. Once the sheets exist, score each of their themes here",
-    "# (1-5), e.g.:",
+    "# The priority matrix (chapter 5): with no MoRiLE scorers' sheets (data.morile_sheets)",
+    "# and no section here, it ranks the themes above on their police.uk volume and trend,",
+    "# scoring perception and influence 3 and saying so. Set those scores (1-5) here, and",
+    "# with MoRiLE sheets score each of their themes, e.g.:",
     "# priorities:",
     "#   n_priorities: 5",
     "#   weights: {volume: 1, trend: 1, perception: 1, influence: 1}",
