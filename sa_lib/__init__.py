@@ -76,6 +76,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "CRIME_TYPES", "POLICE_UK_COLUMNS", "find_street_files", "load_report", "monthly_counts",
         "read_police_uk",
     ),
+    "sa_lib.data.police_uk_force": (
+        "ForceFiles", "partnerships_in_files", "read_force",
+    ),
     "sa_lib.data.quality": (
         "data_quality", "implausible_months",
     ),
