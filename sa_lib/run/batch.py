@@ -25,6 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sa_lib.data.parameters import load_parameters
 from sa_lib.data.safe_yaml import read_yaml
@@ -32,6 +33,9 @@ from sa_lib.data.slugs import folder_slug
 from sa_lib.errors import SAError
 from sa_lib.paths import PROJECT_ROOT
 from sa_lib.run.runner import RunResult, built_from_name, run_assessment
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["BatchResult", "run_batch", "area_parameters", "check_batch_areas", "ALL_AREAS"]
 
@@ -57,7 +61,7 @@ class BatchResult:
     records: dict[str, int] = field(default_factory=dict)
     seconds_by_area: dict[str, float] = field(default_factory=dict)
     unexpected: set[str] = field(default_factory=set)
-    partnerships: object = None
+    partnerships: pd.DataFrame | None = None
     index: Path | None = None
     workers: int = 1
     read_seconds: float = 0.0

@@ -53,7 +53,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from sa_lib.run.batch import run_batch
     from sa_lib.run.runner import run_assessment
 
-    areas = list(dict.fromkeys(args.area or []))
+    areas = list(dict.fromkeys("all" if a.strip().lower() == "all" else a
+                               for a in args.area or []))
     own = load_parameters(Path(args.parameters)).area.code
     if "all" in areas or (areas and (areas != [own] or args.scheduler == "dask")):
         batch = run_batch(Path(args.parameters), "all" if areas == ["all"] else areas,
