@@ -93,6 +93,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "sa_lib.data.police_uk_remote": (
         "FetchError",
     ),
+    "sa_lib.data.police_uk_force": (
+        "ForceFiles", "partnerships_in_files", "read_force",
+    ),
     "sa_lib.data.quality": (
         "data_quality", "implausible_months",
     ),

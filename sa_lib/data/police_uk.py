@@ -135,16 +135,14 @@ def _month_ordinal(month: str) -> int:
 
 
 def _select_file(path: Path, cache_dir: Path | None, sel: Area | None,
-                 wanted: list[str] | None) -> tuple[pa.Table, np.ndarray, dict]:
-    """One file's selected rows (no ``month`` column), their month ordinals and report row."""
-    # The cache is keyed by content, so a gzip file renamed to .csv is refused here too.
-    try:
-        with path.open("rb") as fh:
-            refuse_misnamed_gzip(path, fh.read(2))
-    except OSError as exc:
-        raise DataValidationError([Problem(str(path), None, None, f"cannot be read: "
-                                           f"{exc.strerror or exc}")]) from None
-    table, digest = _load_file(path, cache_dir, wanted, whole_file_stats=sel is None)
+                 wanted: list[str] | None, loaded: tuple[pa.Table, str] | None = None
+                 ) -> tuple[pa.Table, np.ndarray, dict]:
+    """One file's selected rows (no ``month`` column), their month ordinals and report row.
+
+    ``loaded``: the file's whole table and digest, already read by :func:`_load_checked`
+    (a batch reads a force's files once and cuts every area from them).
+    """
+    table, digest = loaded or _load_checked(path, cache_dir, wanted, sel is None)
     meta = table.schema.metadata or {}
     file_months = json.loads(meta[b"sa_file_months"])
     rows_in_file = table.num_rows
@@ -185,6 +183,19 @@ def _select_file(path: Path, cache_dir: Path | None, sel: Area | None,
         table = table.drop_columns(["month"])
     table = _encode_categories(table)  # a cached file's columns come back with ``string`` values
     return table.replace_schema_metadata(None).unify_dictionaries(), ordinals, row
+
+
+def _load_checked(path: Path, cache_dir: Path | None, wanted: list[str] | None,
+                  whole_file_stats: bool) -> tuple[pa.Table, str]:
+    """One file's table and SHA-256 (see ``police_uk_cache._load_file``), gzip name checked."""
+    # The cache is keyed by content, so a gzip file renamed to .csv is refused here too.
+    try:
+        with path.open("rb") as fh:
+            refuse_misnamed_gzip(path, fh.read(2))
+    except OSError as exc:
+        raise DataValidationError([Problem(str(path), None, None, f"cannot be read: "
+                                           f"{exc.strerror or exc}")]) from None
+    return _load_file(path, cache_dir, wanted, whole_file_stats=whole_file_stats)
 
 
 def read_police_uk(
@@ -263,11 +274,16 @@ def read_police_uk(
 
 
 def _read_records(files: list[Path], sel: Area | None, cdir: Path | None,
-                  wanted: list[str] | None, columns: Sequence[str] | None) -> pd.DataFrame:
-    """The record frame, built file by file (from the per-file Parquet cache where it holds them)."""
+                  wanted: list[str] | None, columns: Sequence[str] | None,
+                  loaded: Sequence[tuple[pa.Table, str]] | None = None) -> pd.DataFrame:
+    """The record frame, built file by file (from the per-file Parquet cache where it holds them).
+
+    ``loaded``: every file's whole table and digest, in the order of ``files``, already read.
+    """
+    tables = dict(zip(files, loaded, strict=True)) if loaded is not None else {}
 
     def one(f: Path) -> tuple[pa.Table, np.ndarray, dict]:
-        return _select_file(f, cdir, sel, wanted)
+        return _select_file(f, cdir, sel, wanted, tables.get(f))
 
     # Files are read side by side (hashing, gzip, Parquet and most of the parsing release the
     # GIL); pool.map keeps their order and raises the first bad file's error.

@@ -178,7 +178,10 @@ def _read_result(cache_dir: Path, key: str) -> pd.DataFrame | None:
     return records
 
 
-def _write_result(cache_dir: Path, key: str, records: pd.DataFrame) -> None:
+def _write_result(cache_dir: Path, key: str, records: pd.DataFrame,
+                  keep: int = _RESULTS_KEPT) -> None:
+    """Keep a read's result; the ``keep`` most recently used results stay (a batch that
+    writes one per area first asks for room for all of them)."""
     bare = records.copy(deep=False)
     bare.attrs = {}  # kept in the metadata below
     table = pa.Table.from_pandas(bare, preserve_index=False)
@@ -200,7 +203,7 @@ def _write_result(cache_dir: Path, key: str, records: pd.DataFrame) -> None:
     try:
         _atomic_write(folder / f"{key}.arrow", write)
         old = sorted(folder.glob("*.arrow"), key=lambda f: f.stat().st_mtime, reverse=True)
-        for f in old[_RESULTS_KEPT:]:
+        for f in old[max(keep, _RESULTS_KEPT):]:
             f.unlink(missing_ok=True)
     except OSError:
         pass  # a cache that cannot be written only makes the next read slower

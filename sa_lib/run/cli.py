@@ -53,19 +53,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from sa_lib.run.batch import run_batch
     from sa_lib.run.runner import run_assessment
 
-    areas = list(dict.fromkeys(args.area or []))
+    areas = list(dict.fromkeys("all" if a.strip().lower() == "all" else a
+                               for a in args.area or []))
     own = load_parameters(Path(args.parameters)).area.code
-    if areas and (areas != [own] or args.scheduler == "dask"):
-        batch = run_batch(Path(args.parameters), areas, workers=args.workers,
-                          scheduler=args.scheduler, dask_address=args.dask_address,
-                          progress=not args.no_progress, replace=args.replace)
+    if "all" in areas or (areas and (areas != [own] or args.scheduler == "dask")):
+        batch = run_batch(Path(args.parameters), "all" if areas == ["all"] else areas,
+                          workers=args.workers, scheduler=args.scheduler,
+                          dask_address=args.dask_address, progress=not args.no_progress,
+                          replace=args.replace, echo=print)
         for area, result in sorted(batch.results.items()):
             for path in result.reports:
                 print(f"report ({area}): {path}")
         for area, message in sorted(batch.failures.items()):
             print(f"error ({area}): {message}", file=sys.stderr)
-        print(f"{len(batch.results)} of {len(areas)} areas built in {batch.seconds:.1f} s")
-        return 2 if batch.failures else 0
+        n = len(batch.names)
+        print(f"{len(batch.results)} of {n} areas built, {len(batch.failures)} failed, in "
+              f"{batch.seconds:.1f} s ({batch.workers} at once; police.uk files read once, "
+              f"{batch.read_seconds:.1f} s)" + (f"; index: {batch.index}" if batch.index else ""))
+        return EXIT_FAILURE if batch.unexpected else 2 if batch.failures else 0
     result = run_assessment(Path(args.parameters), workers=args.workers,
                             progress=not args.no_progress, replace=args.replace)
     for path in result.reports:
@@ -139,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="build the strategic assessment for a parameters file")
     p.add_argument("parameters", help="e.g. parameters/2025.yaml")
     p.add_argument("--area", action="append", help="area code to build (repeatable; default: "
-                   "the parameters file's area)")
+                   "the parameters file's area), or 'all': every partnership in the police.uk "
+                   "files; a batch also writes outputs/index.html")
     p.add_argument("--workers", type=int, default=None,
                    help="parallel notebook runs, or areas at once in a batch (default: cores)")
     p.add_argument("--scheduler", choices=("threads", "dask"), default="threads",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -120,7 +121,10 @@ class KernelPool:
 
         km = KernelManager(kernel_name=KERNEL)
         self._all.append(km)  # listed first, so close() stops it even while it starts
-        _in_fresh_thread(lambda: km.start_kernel(cwd=str(NOTEBOOKS_DIR)))
+        # The kernel's own stderr is log noise for an analyst (ipykernel warns on every start
+        # that its local TCP sockets are unencrypted); notebook errors come over its channels.
+        _in_fresh_thread(lambda: km.start_kernel(cwd=str(NOTEBOOKS_DIR),
+                                                 stderr=subprocess.DEVNULL))
         return km
 
     def acquire(self) -> object:
