@@ -7,10 +7,11 @@
 The parameters file is ``parameters/2025.yaml`` turned into a template for the force: the
 police.uk folder (default ``../shared/data/police_uk/leicestershire``, 2019-12..2022-10, nine
 partnerships), a 12-month review window ending ``--end`` (default 2022-10) compared with the
-12 months before, no ``comparison`` block, and partner data: by default SYNTHETIC partner data
-generated for the years of the files into a temporary folder (``sa synth``; the bundled
-``data/synthetic`` starts in 2021, too late for a 2022 assessment's comparison window), or
-``--partner none`` to leave the ``data.partner`` key out (once partner data are optional).
+12 months before, no ``comparison`` block, and by default no partner data or MoRiLE sheets
+(``--partner none``: police.uk files alone, the case of a partnership starting out), or
+``--partner synthetic``: SYNTHETIC partner data generated for the years of the files into a
+temporary folder (``sa synth``; the bundled ``data/synthetic`` starts in 2021, too late for a
+2022 assessment's comparison window), or a folder of partner returns.
 
 Prints the machine, the whole-force wall time, the time per area (wall over areas, and each
 area's own build time), the workers, and where the time went: the police.uk read (the files
@@ -77,7 +78,8 @@ def template(folder: Path, police_uk: Path, end: str, partner: str) -> tuple[Pat
                      "(generated into a temporary folder)")
     elif partner == "none":
         raw["data"].pop("partner", None)
-        described = "no partner data (data.partner left out)"
+        raw["data"].pop("morile_sheets", None)
+        described = "no partner data or MoRiLE sheets (data.partner, data.morile_sheets left out)"
     else:
         raw["data"]["partner"] = raw["data"]["morile_sheets"] = partner
         described = f"partner data from {partner}"
@@ -134,7 +136,7 @@ def main() -> int:
                     help="the force's street files (default: ../shared/.../leicestershire)")
     ap.add_argument("--end", default="2022-10", help="review window end, YYYY-MM")
     ap.add_argument("--workers", type=int, default=2, help="areas built at once (default 2)")
-    ap.add_argument("--partner", default="synthetic",
+    ap.add_argument("--partner", default="none",
                     help="'synthetic' (generated for the files' years), 'none', or a folder")
     ap.add_argument("--warm", action="store_true", help="run again with the cache filled")
     args = ap.parse_args()
