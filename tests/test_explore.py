@@ -24,6 +24,7 @@ from sa_lib.report.explore_view import EXPLORE_CRIME_TYPES, TOTAL_CRIME, explore
 MAIDSTONE_DIR = DATA_DIR / "police_uk" / "maidstone"
 KENT_SAMPLE_DIR = DATA_DIR / "police_uk" / "kent_sample"
 NOTEBOOK = NOTEBOOKS_DIR / "explore.ipynb"
+LEICS_FILES = sorted((DATA_DIR / "police_uk" / "leicestershire_sample").glob("*.csv.gz"))
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +83,9 @@ def test_sample_areas_match_resolve_area(records, sample_raw, code, name):
 
 def test_every_row_is_placed_once(records, sample_raw):
     report = records.attrs["load_report"]
-    assert len(report) == 24  # 22 + 2 files: the parameters' folder is not read twice
+    # 22 Maidstone + 2 Kent sample + the Leicestershire sample's files: the parameters'
+    # folder is not read twice.
+    assert len(report) == 24 + len(LEICS_FILES)
     assert report["file"].is_unique
     assert len(records) + records.attrs["duplicates_dropped"] == int(report["rows_in_file"].sum())
     # What was dropped is exactly the sample's copy of the two months the maidstone folder holds.
@@ -93,7 +96,8 @@ def test_every_row_is_placed_once(records, sample_raw):
     assert (records.loc[no_location, "area"] == UNKNOWN_AREA).all()
     assert (records.loc[records["area"] == UNKNOWN_AREA, "area_code"] == "").all()
     assert int(no_location.sum()) == int(
-        report.loc[report["file"].str.contains("/maidstone/"), "rows_no_location"].sum())
+        report.loc[report["file"].str.contains("/maidstone/|/leicestershire_sample/"),
+                   "rows_no_location"].sum())
 
 
 def test_extra_paths_and_unknown_columns(records, tmp_path):
@@ -266,7 +270,9 @@ def test_explorer_starts_from_the_parameters(records):
     ui = explorer("parameters/2025.yaml", records=records)
     assert (ui.area.value, ui.crime_type.value, ui.end.value, ui.months.value) == (
         "Maidstone", TOTAL_CRIME, "2025-12", 12)
-    assert ui.area.options[-1] == (f"{UNKNOWN_AREA} (22 months)", UNKNOWN_AREA)
+    # No-location rows: Kent's 22 months and the Leicestershire sample's months.
+    assert ui.area.options[-1] == (f"{UNKNOWN_AREA} ({22 + len(LEICS_FILES)} months)",
+                                   UNKNOWN_AREA)
     assert ("Maidstone (22 months)", "Maidstone") in ui.area.options
     assert ("Ashford (2 months)", "Ashford") in ui.area.options
     assert list(ui.crime_type.options) == list(EXPLORE_CRIME_TYPES)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sa_lib.data.area_search import Partnership
 from sa_lib.data.measures import BUILTIN_MEASURES
+from sa_lib.rounding import round_half_up
 
 __all__ = ["THEME_GROUPS", "PoliceSurvey", "PartnerSurvey", "InitChoices", "parameters_text"]
 
@@ -475,7 +476,7 @@ def _review_lines(c: InitChoices) -> list[str]:
         annual = len(str(r.get("period"))) == 4
         monthly = float(target) / 12 if annual and (spec is None or spec.unit == "count") \
             else float(target)
-        indicators.append((name, (measure, round(monthly, 1))))
+        indicators.append((name, (measure, round_half_up(monthly, 1))))
     out += ["# Chapter 4: action-plan indicators checked with SPC against a monthly target",
             "# (a yearly count target divided by 12; a rate's target as it is)."]
     if not indicators:

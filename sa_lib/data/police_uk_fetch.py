@@ -42,6 +42,7 @@ from sa_lib.data.police_uk_file import POLICE_UK_COLUMNS
 from sa_lib.data.police_uk_remote import DEFAULT_BASE_URL, FetchError, Http, RemoteFile
 from sa_lib.errors import DataValidationError, OptionError, Problem, SAError
 from sa_lib.paths import DATA_DIR
+from sa_lib.rounding import format_number
 
 __all__ = ["FetchResult", "archives_needed", "fetch_police_uk", "resolve_force"]
 
@@ -106,7 +107,7 @@ class FetchResult:
             line += f", {len(self.failed)} failed their checks"
         line += f" -> {self.out}"
         if self.archives:
-            line += (f" ({self.downloaded / 1e6:.1f} MB read from {len(self.archives)} "
+            line += (f" ({format_number(self.downloaded / 1e6)} MB read from {len(self.archives)} "
                      f"archive(s): {', '.join(self.archives)})")
         return line
 
@@ -501,7 +502,7 @@ def fetch_police_uk(force: str, first: str, last: str, out: str | Path | None = 
                 result.archives.append(archive)
                 done = _take(result, opened, url, archive, sorted(pending & opened.months), bar)
                 pending -= done
-                bar.set_postfix_str(f"{http.downloaded / 1e6:.1f} MB")
+                bar.set_postfix_str(f"{format_number(http.downloaded / 1e6)} MB")
     finally:
         bar.close()
         result.downloaded = http.downloaded
