@@ -147,6 +147,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "SEASONAL_MIN_MONTHS", "has_seasonal_history", "mark_seasonal", "seasonal_months",
         "seasonal_phrase", "seasonal_profile", "seasonality_test",
     ),
+    "sa_lib.stats.places": (
+        "concentration", "lsoa_counts", "lsoa_profile", "significant_lsoa_changes",
+    ),
     "sa_lib.stats.suppression": (
         "apply_suppression", "suppress", "suppression_mask",
     ),
@@ -171,6 +174,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "sa_lib.report.charts": (
         "SPC_COLOURS", "Chart", "spc_chart",
         "seasonal_chart",
+        "hotspot_chart",
     ),
     "sa_lib.report.context": (
         "AssessmentContext",

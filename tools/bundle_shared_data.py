@@ -151,7 +151,24 @@ def main() -> int:
     #    summed from the LSOA table (a district formed after 2011 sums its predecessors').
     write_former_districts(police / "population" / "census_2011_population_hh.csv",
                            OUT / "lookups" / "former_districts_2019_2023.csv")
+    # 7. 2011 Census usual residents per LSOA (England and Wales), for crime rates by LSOA.
+    write_lsoa_population(police / "population" / "census_2011_population_hh.csv",
+                          OUT / "population" / "lsoa_population_2011.csv.gz")
     return 0
+
+
+def write_lsoa_population(census: Path, out: Path) -> None:
+    """Write ``lsoa_code,lad_code,residents`` (2011 Census usual residents), sorted by code."""
+    rows: list[list[str]] = []
+    with census.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        lsoa, la = header.index("LSOA Code"), header.index("Local authority code")
+        persons = header.index("Persons")  # the first "Persons" is all usual residents
+        for r in reader:
+            if r and r[lsoa]:
+                rows.append([r[lsoa], r[la], str(int(r[persons].replace(",", "")))])
+    write_gz(out, [["lsoa_code", "lad_code", "residents"], *sorted(rows)])
 
 
 def write_former_districts(census: Path, out: Path) -> None:

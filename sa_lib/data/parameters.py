@@ -123,6 +123,7 @@ class DataParameters(_Strict):
     csp_table: str | list[str] | None = \
         "data/home_office/policeforceareatablesyejune25final_TableC2_csp.csv"
     population: str = "data/population/la_population_mye_2001_2024.csv.gz"
+    boundaries: str | None = None  # optional GeoJSON of LSOA polygons for the hotspot maps
 
     @field_validator("morile_scales", "csp_table", mode="before")
     @classmethod
@@ -673,7 +674,8 @@ def load_parameters(path: str | Path) -> Parameters:
         raise ParameterError(f"{path}: {len(lines)} problem(s):\n" +
                              "\n".join(f"  - {line}" for line in lines)) from None
     problems = []
-    for key in ("partner", "morile_sheets", "morile_scales", "csp_table", "population"):
+    for key in ("partner", "morile_sheets", "morile_scales", "csp_table", "population",
+                "boundaries"):
         try:
             params.input_paths(key)  # optional inputs not given name no path
         except ParameterError as exc:

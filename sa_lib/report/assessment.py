@@ -20,6 +20,7 @@ from sa_lib.errors import OptionError
 from sa_lib.paths import PROJECT_ROOT
 from sa_lib.report.chapters.crime import CrimeChapter
 from sa_lib.report.chapters.partners import PartnerMeasures
+from sa_lib.report.chapters.places import PlacesChapter
 from sa_lib.report.chapters.priorities import PriorityChapter
 from sa_lib.report.chapters.review import ReviewChapter
 from sa_lib.report.chapters.seasonal import SeasonalChapter
@@ -48,6 +49,7 @@ class Assessment:
     ========================  ===============================================
 
     ``seasonal`` holds chapter 2's seasonal charts (built on ``crime``);
+    ``places`` chapter 2's LSOAs, hotspot maps and area profile (built on ``crime``);
     ``partners`` holds the partner measures that chapters 3 and 5 both use;
     ``params``, ``publish`` and the loaded inputs are on ``context``.
     """
@@ -61,6 +63,7 @@ class Assessment:
     priorities: PriorityChapter = field(init=False)
     summary: SummaryChapter = field(init=False)
     seasonal: SeasonalChapter = field(init=False)
+    places: PlacesChapter = field(init=False)
 
     def __post_init__(self) -> None:
         ctx = self.context
@@ -72,6 +75,7 @@ class Assessment:
         self.priorities = PriorityChapter(ctx, self.partners)
         self.summary = SummaryChapter(ctx, self.crime, self.themes, self.review, self.priorities)
         self.seasonal = SeasonalChapter(ctx, self.crime)
+        self.places = PlacesChapter(ctx, self.crime)
 
     @property
     def params(self) -> Parameters:

@@ -16,6 +16,7 @@ from sa_lib.report.charts.bars import bar_chart
 from sa_lib.report.charts.base import SERIES_COLOURS, SPC_COLOURS, Chart
 from sa_lib.report.charts.funnel import funnel_chart
 from sa_lib.report.charts.heatmap import morile_heatmap
+from sa_lib.report.charts.hotspot import hotspot_chart
 from sa_lib.report.charts.lines import line_chart
 from sa_lib.report.charts.priority_matrix import priority_matrix_chart
 from sa_lib.report.charts.seasonal import seasonal_chart
@@ -30,6 +31,7 @@ __all__ = [
     "priority_matrix_chart",
     "line_chart",
     "seasonal_chart",
+    "hotspot_chart",
     "SPC_COLOURS",
     "SERIES_COLOURS",
 ]
