@@ -129,7 +129,7 @@ def test_chapter_on_maidstone_matches_a_direct_count() -> None:
     ctx = open_assessment("parameters/2025.yaml")
     p = ctx.params
     r = ctx.context.records
-    w = p.current_window
+    w = p.review_window  # where crime is: the whole review window
     sel = r[(r["crime_type"] != "Anti-social behaviour") & (r["month"] >= w.start)
             & (r["month"] <= w.end) & r["lsoa_code"].notna()]
     direct = sel.groupby("lsoa_code", observed=True).size().sort_values(ascending=False)

@@ -21,6 +21,7 @@ from sa_lib.data.home_office import area_population, population_year, read_popul
 from sa_lib.data.lsoa_population import read_lsoa_population
 from sa_lib.data.parameters import TOTAL_CRIME
 from sa_lib.errors import OptionError
+from sa_lib.periods import previous_window
 from sa_lib.report.chapters.common import ASB
 from sa_lib.report.chapters.crime import CrimeChapter
 from sa_lib.report.charts import Chart, hotspot_chart
@@ -55,7 +56,7 @@ class PlacesChapter:
     >>> ctx = open_assessment("parameters/2025.yaml")
     >>> t = ctx.places.top_lsoas_table()
     >>> list(t.columns)[:3]
-    ['LSOA code', 'LSOA name', 'Jan 25 – Apr 25']
+    ['LSOA code', 'LSOA name', 'Jan 25 – Dec 25']
     """
 
     ctx: AssessmentContext
@@ -68,15 +69,23 @@ class PlacesChapter:
 
     @cached_property
     def _counts(self) -> pd.DataFrame:
+        # The comparison windows: only for the changes (like the crime change table).
         p = self.ctx.params
         return lsoa_counts(self._crimes, p.current_window, p.previous_window)
 
+    @cached_property
+    def _review_counts(self) -> pd.DataFrame:
+        # Where crime is: the whole review window (``current``), even when the year-on-year
+        # comparison is shorter.
+        w = self.ctx.params.review_window
+        return lsoa_counts(self._crimes, w, previous_window(w))
+
     def lsoa_profile(self) -> pd.DataFrame:
-        """Every LSOA of the area: counts, share of the area's crime, residents and rate."""
-        return lsoa_profile(self._counts, read_lsoa_population())
+        """Every LSOA of the area in the review window: counts, share, residents and rate."""
+        return lsoa_profile(self._review_counts, read_lsoa_population())
 
     def _layout(self, t: pd.DataFrame) -> pd.DataFrame:
-        cur = self.ctx.params.current_window.label
+        cur = self.ctx.params.review_window.label
         out = pd.DataFrame({
             "LSOA code": t["lsoa_code"].astype(str),
             "LSOA name": t["lsoa_name"].astype(str),
@@ -92,7 +101,7 @@ class PlacesChapter:
         return out.reset_index(drop=True)
 
     def top_lsoas_table(self, n: int = _TOP_N) -> pd.DataFrame:
-        """The ``n`` LSOAs with the most crimes in the current comparison window."""
+        """The ``n`` LSOAs with the most crimes in the review window."""
         p = self.lsoa_profile()
         return self._layout(p[p["current"] > 0].head(n))
 
@@ -117,7 +126,7 @@ class PlacesChapter:
     def places_text(self) -> Markdown:
         """Where crime is: the busiest LSOA and the concentration in the top 5%."""
         p = self.lsoa_profile()
-        cur = self.ctx.params.current_window.label
+        cur = self.ctx.params.review_window.label
         area = markdown_escape(self.ctx.params.area.name)
         total = int(p["current"].sum())
         if total == 0:
@@ -179,13 +188,13 @@ class PlacesChapter:
         return [TOTAL_CRIME, *[t for t in self.crime.major_crime_types() if t != TOTAL_CRIME]]
 
     def hotspot_charts(self) -> list[tuple[str, Chart]]:
-        """A hex-bin hotspot map for total crime and each major type, current window.
+        """A hex-bin hotspot map for total crime and each major type, review window.
 
         In the public build cells with fewer records than the disclosure threshold
         are not drawn.
         """
         p = self.ctx.params
-        w = p.current_window
+        w = p.review_window
         r = self.ctx.records
         r = r[(r["month"] >= w.start) & (r["month"] <= w.end)]
         r = r[r["longitude"].notna() & r["latitude"].notna()]
@@ -208,7 +217,7 @@ class PlacesChapter:
     def hotspot_text(self) -> Markdown:
         """What the maps show and the public build's rule."""
         p = self.ctx.params
-        text = (f"Hex-bin maps of where crimes were recorded in {p.current_window.label}: the "
+        text = (f"Hex-bin maps of where crimes were recorded in {p.review_window.label}: the "
                 "darker a hexagon, the more records were mapped inside it. police.uk snaps each "
                 "record to an anonymous point near where it happened, so the maps show areas, "
                 "not addresses.")
