@@ -59,6 +59,7 @@ from sa_lib.data.parameters import Parameters, load_parameters
 from sa_lib.errors import OutputError, SAError
 from sa_lib.output_gate import OutputGate
 from sa_lib.paths import NOTEBOOKS_DIR, OUTPUTS_DIR, PROJECT_ROOT
+from sa_lib.report.commentary import commentary_warnings, load_commentary
 from sa_lib.report.html import combined_report
 from sa_lib.run.execute import NotebookFailed, NotebookJob, _execute_all
 from sa_lib.run.journal import (
@@ -227,6 +228,7 @@ def run_assessment(
     params_file = (params_path if params_path.is_absolute() else PROJECT_ROOT / params_path).resolve()
     params = load_parameters(params_file)
     check_inputs(params)
+    commentary = load_commentary(params.source, params.commentary)  # a bad file fails now
     if areas and any(a != params.area.code for a in areas):
         raise SAError(f"this parameters file is for {params.area.code}; build other areas with "
                       "run_batch (sa run --area CODE --area CODE ...)")
@@ -281,14 +283,18 @@ def run_assessment(
         timings = _execute_all(jobs, params_file, final, built, workers, progress,
                                area_dir / "failed" / params.period_slug)
         title = f"{params.title}: {params.area.name}, {params.review_window.label}"
+        executed_by: dict[str, list[Path]] = {}
         for audience in AUDIENCES:
             build = staging / audience
             executed = [build / "notebooks" / job.name for job in notebooks]
             step = f"writing {audience}/report.html"
             gate.write_text(build / "report.html", combined_report(
                 executed, title=title, audience=audience, built=built))
+            executed_by[audience] = executed
             step = f"writing {audience}/tables.xlsx"
             _write_xlsx(build, gate)
+        for line in commentary_warnings(commentary, executed_by):  # sa_lib/report/commentary.py
+            log.warning("warning: %s", line)
         step = "writing manifest.json"
         _write_manifest(staging / "manifest.json", params, source, notebooks, gate)
         step = "swapping the new report in"
