@@ -4,6 +4,7 @@ reported by ``sa run``, and a skeleton written by ``sa init`` and ``sa new-year`
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from pathlib import Path
@@ -191,3 +192,10 @@ def test_sa_run_reports_stale_numbers_and_unknown_sections(
     assert any("'9.9' is not a section of the report" in ln for ln in said), said
     assert not any(KEPT[:30] in ln for ln in said), said  # no number: nothing to report
     assert len(said) == 2, said
+
+
+def test_the_manifest_records_the_commentary_file(commented: tuple[Path, list[str]]) -> None:
+    build, _ = commented
+    manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+    assert any(i["path"].endswith("2025_commentary.md") and len(i["sha256"]) == 64
+               for i in manifest["inputs"])

@@ -54,6 +54,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from sa_lib.data.commentary_files import commentary_file
 from sa_lib.data.inputs import check_inputs
 from sa_lib.data.parameters import Parameters, load_parameters
 from sa_lib.errors import OutputError, SAError
@@ -128,6 +129,8 @@ def _input_files(params: Parameters) -> list[dict[str, str]]:
     for key in ("partner", "morile_sheets", "morile_scales", "csp_table", "population"):
         for p in params.input_paths(key):  # an optional input not given names none
             paths += sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+    commentary = commentary_file(params.source, params.commentary)  # the analyst's words
+    paths += [commentary] if commentary.is_file() else []
     seen = dict.fromkeys(paths)
     return [{"path": _project_path(p), "sha256": _sha256(p)} for p in seen]
 
