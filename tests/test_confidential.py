@@ -21,6 +21,7 @@ import csv
 import gzip
 import html
 import io
+import json
 import re
 import shutil
 import zipfile
@@ -135,12 +136,12 @@ def _plant(root: Path) -> Path:
     raw["data"]["police_uk"] = [str(police)]
     raw["thresholds"]["disclosure"] = THRESHOLD
     pr = raw["priorities"]
-    for key in ("perception", "volume", "trend", "influence"):
+    for key in ("perception", "volume", "trend", "influence", "evidence"):
         if THEME in pr[key]:
             pr[key][PLANTED_THEME] = pr[key].pop(THEME)
     raw["last_year_priorities"] = [PLANTED_THEME if t == THEME else t
                                    for t in raw["last_year_priorities"]]
-    for key in ("perception", "volume", "trend", "influence"):
+    for key in ("perception", "volume", "trend", "influence", "evidence"):
         if "Organised crime groups" in pr[key]:
             pr[key][FORMULA_THEME] = pr[key].pop("Organised crime groups")
     raw["last_year_priorities"] = [FORMULA_THEME if t == "Organised crime groups" else t
@@ -535,6 +536,42 @@ def test_public_charts_show_no_count_below_the_threshold(planted: tuple[Path, Pa
             for value in re.findall(r": ([\d,.]+)(?:[;.]|$)", alt):
                 v = float(value.replace(",", "").rstrip("."))
                 assert v == 0 or v >= THRESHOLD, alt
+
+
+def _chart_metadata(folder: Path) -> dict[str, dict]:
+    return {p.name.removesuffix(".meta.json"): json.loads(p.read_text(encoding="utf-8"))
+            for p in sorted((folder / "charts").glob("*.meta.json"))}
+
+
+def test_every_public_chart_records_its_counts_and_none_is_small(
+        planted: tuple[Path, Path]) -> None:
+    """Each chart written has ``charts/<name>.meta.json``: the counts a reader can read off it
+    (none from 1 to threshold - 1 in a published public chart), or why it shows none."""
+    _, build = planted
+    for audience in ("official", "public"):
+        folder = build / audience
+        meta = _chart_metadata(folder)
+        pngs = {p.stem for p in (folder / "charts").glob("*.png")}
+        assert pngs and pngs == {n for n, m in meta.items() if m["published"]}, audience
+        for name, m in meta.items():
+            # Every chart-producing chapter method sets counts, or says why there are none.
+            assert m["counts"] is not None or m["no_counts"].strip(), (audience, name)
+            if audience == "public" and m["published"] and m["counts"] is not None:
+                small = [v for v in m["counts"] if 0 < v < THRESHOLD]
+                assert not small, (name, small)
+    public = _chart_metadata(build / "public")
+    withheld = [n for n, m in public.items() if not m["published"]]
+    assert withheld and all(not (build / "public" / "charts" / f"{n}.png").exists()
+                            for n in withheld)
+    page = " ".join(BeautifulSoup((build / "public" / "report.html").read_text(
+        encoding="utf-8"), "html.parser").get_text().split())
+    for name in withheld:  # one sentence says why, where the chart would have been
+        sentence = (f"Chart withheld: {name.replace('_', ' ')} would show counts below "
+                    f"{THRESHOLD}, so it is in the official report only.")
+        assert page.count(sentence) == 1, name
+    official = _chart_metadata(build / "official")
+    assert set(official) == set(public)
+    assert {n for n, m in official.items() if m["counts"] is None} >= {"priority_matrix"}
 
 
 def test_public_volume_basis_quotes_no_small_count(planted: tuple[Path, Path]) -> None:

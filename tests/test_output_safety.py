@@ -294,6 +294,8 @@ WRITE_ELSEWHERE = {
     "sa_lib/data/police_uk_fetch.py": "sa fetch writes street files into data/police_uk/<force>",
     "sa_lib/data/police_uk_remote.py": "sa fetch: a whole archive's download in .cache/",
     "sa_lib/data/init_parameters.py": "sa init writes a parameters file",
+    "sa_lib/data/commentary_files.py": "sa init / sa new-year: the commentary skeleton beside "
+                                        "the parameters file",
     "sa_lib/run/batch.py": "per-area parameters files in a temporary folder",
     "sa_lib/report/charts/base.py": "Chart.save(path), for an analyst in JupyterLab",
 }

@@ -338,4 +338,20 @@ def init_parameters(area: str, police_uk: list[str], *, end: str | None = None,
             from None
     except OSError as exc:
         raise OptionError(f"could not write {shown_target}: {exc.strerror or exc}") from None
+    _commentary_skeleton(target)
     return target
+
+
+def _commentary_skeleton(target: Path) -> None:
+    """The empty commentary file beside new parameters (an existing one is never replaced)."""
+    from sa_lib.data.commentary_files import commentary_file, write_skeleton
+    from sa_lib.data.safe_yaml import read_yaml
+
+    raw = read_yaml(target)
+    themes = [t.get("name", "") for t in raw.get("themes") or [] if isinstance(t, dict)]
+    try:
+        write_skeleton(commentary_file(target), themes, str(raw.get("title") or ""))
+    except OSError as exc:
+        raise OptionError(f"could not write the commentary skeleton "
+                          f"{_shown_path(str(commentary_file(target)))}: "
+                          f"{exc.strerror or exc}") from None

@@ -29,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 
+from sa_lib.data.commentary_files import commentary_file, write_skeleton
 from sa_lib.data.parameters import Parameters, load_parameters
 from sa_lib.errors import OutputError, ParameterError, SAError
 from sa_lib.output_gate import OutputGate
@@ -254,6 +255,8 @@ def new_year(path: str | Path, out: str | Path | None = None, *,
     if doc.get("comparison") is not None:
         _move_comparison(doc, params, new_end, notes)
     _update_priorities(doc, params, notes)
+    if doc.get("commentary") is not None:  # last year's words stay with last year
+        del doc["commentary"]
 
     header = (f"# Parameters for the {year} strategic assessment, started from "
               f"{_shown(source)} by `sa new-year`.\n"
@@ -273,7 +276,27 @@ def new_year(path: str | Path, out: str | Path | None = None, *,
             from None
     except OSError as exc:
         raise ParameterError(f"could not write {_shown(target)}: {exc.strerror or exc}") from None
+    _commentary_skeleton(params, target, doc.get("title"), notes)
     return target
+
+
+def _commentary_skeleton(params: Parameters, target: Path, title: object,
+                         notes: list[str]) -> None:
+    """Write next year's commentary skeleton: fresh, last year's words are not carried over."""
+    fresh = commentary_file(target)
+    old = commentary_file(params.source, params.commentary)
+    themes = [t.name for t in params.themes]
+    try:
+        written = write_skeleton(fresh, themes, str(title or ""))
+    except OSError as exc:
+        notes.append(f"warning: the commentary skeleton {_shown(fresh)} was not written: "
+                     f"{exc.strerror or exc}")
+        return
+    carried = (f"; last year's commentary ({_shown(old)}) is not carried over: its figures "
+               "are last year's" if old.exists() else "")
+    notes.append(f"commentary skeleton written to {_shown(fresh)} (one heading per section, "
+                 f"empty){carried}" if written else
+                 f"commentary file {_shown(fresh)} already exists and was left as it is")
 
 
 def _move_comparison(doc: Any, params: Parameters, new_end: str, notes: list[str]) -> None:

@@ -40,6 +40,7 @@ from sa_lib.data.parameter_checks import (
     measure_problems,
     suggest,
 )
+from sa_lib.data.parameter_sections import CommentaryPath, Evidence, evidence_problems
 from sa_lib.data.safe_yaml import read_yaml
 from sa_lib.data.slugs import folder_slug
 from sa_lib.errors import ParameterError
@@ -297,6 +298,7 @@ class PriorityParameters(_Strict):
     measures: dict[Name, str] = Field(default_factory=dict)
     volume: dict[Name, Score] = Field(default_factory=dict)
     trend: dict[Name, Score] = Field(default_factory=dict)
+    evidence: Evidence = Field(default_factory=dict)  # parameter_sections.py
 
     @field_validator("measures")
     @classmethod
@@ -384,6 +386,7 @@ class Parameters(_Strict):
     last_year_priorities: list[Name] = Field(default_factory=list)
     review: ReviewParameters = ReviewParameters()
     benchmark: BenchmarkParameters = BenchmarkParameters()
+    commentary: CommentaryPath = None  # default: <stem>_commentary.md (parameter_sections.py)
     source: str = Field(default="", exclude=True)
 
     @field_validator("rebase")
@@ -431,7 +434,8 @@ class Parameters(_Strict):
     @model_validator(mode="after")
     def _names_and_measures(self) -> Parameters:
         # improvement / rebase name measures that exist; names give distinct file names.
-        problems = measure_problems(self, _all_measures()) + check_names_and_slugs(self)
+        problems = (measure_problems(self, _all_measures()) + check_names_and_slugs(self)
+                    + evidence_problems(self))
         if problems:
             raise ValueError("\n".join(problems))
         return self

@@ -32,6 +32,7 @@ from pathlib import Path
 import nbformat
 from nbconvert import HTMLExporter
 
+from sa_lib.report.commentary import with_commentary
 from sa_lib.report.publish import markdown_escape
 
 __all__ = ["notebook_html", "combined_report", "strip_remote_resources", "built_line",
@@ -138,7 +139,7 @@ def notebook_html(path: Path, title: str | None = None, built: datetime | None =
     --------
     >>> page = notebook_html(executed_notebook)  # doctest: +SKIP
     """
-    nb = _clean(nbformat.read(path, as_version=4))
+    nb = _clean(with_commentary(nbformat.read(path, as_version=4)))
     nb.metadata["title"] = title or _first_heading(nb) or path.stem
     body, _ = _exporter().from_notebook_node(nb)
     return _with_built_line(strip_remote_resources(body), built)
@@ -209,7 +210,7 @@ def combined_report(paths: list[Path], title: str, audience: str,
         return _HEADING.sub(repl, text)
 
     for p in paths:
-        nb = _clean(nbformat.read(p, as_version=4))
+        nb = _clean(with_commentary(nbformat.read(p, as_version=4)))  # commentary.py
         for cell in nb.cells:
             if cell.cell_type == "markdown":
                 cell.source = anchor(cell.source)

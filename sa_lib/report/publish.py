@@ -370,6 +370,7 @@ class Publisher:
         if self.is_public and chart.counts is not None:
             counts = np.asarray(chart.counts, dtype=float)
             if ((counts > 0) & (counts < self.threshold)).any():
+                self._write_chart_metadata(chart, name, published=False)
                 return HTML(f"<p class='sa-withheld'><strong>Chart withheld</strong>: "
                             f"{html.escape(name.replace('_', ' '))} would show counts below "
                             f"{self.threshold}, so it is in the official report only.</p>")
@@ -377,7 +378,19 @@ class Publisher:
         if self.output_dir is not None:
             self._gate.write_bytes(self.output_dir / "charts" / f"{name}.png", png)
         self.written_charts.append(name)
+        self._write_chart_metadata(chart, name, published=True)
         return Image(data=png, format="png", metadata={"alt": chart.alt_text})
+
+    def _write_chart_metadata(self, chart: Chart, name: str, published: bool) -> None:
+        """``charts/<name>.meta.json``: the counts a reader can read off the chart (or why
+        it shows none), so every public chart can be audited like the tables."""
+        if self.output_dir is None:
+            return
+        meta = {"name": name, "audience": self.audience, "published": published,
+                "counts": None if chart.counts is None else [float(x) for x in chart.counts],
+                "no_counts": chart.no_counts, "threshold": self.threshold}
+        text = json.dumps(meta, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+        self._gate.write_text(self.output_dir / "charts" / f"{name}.meta.json", text)
 
     def tables(self, specs: list) -> None:
         """Publish and display several tables (``TableSpec`` objects), in order.

@@ -132,6 +132,8 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
     shown = out.relative_to(PROJECT_ROOT) if out.is_relative_to(PROJECT_ROOT) else out
     print(f"parameters written to {shown}; build the report with: sa run {shown}")
+    print(f"commentary (your words, merged under each section): "
+          f"{shown.with_name(shown.stem + '_commentary.md')}")
     return 0
 
 

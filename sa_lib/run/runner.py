@@ -54,11 +54,13 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from sa_lib.data.commentary_files import commentary_file
 from sa_lib.data.inputs import check_inputs
 from sa_lib.data.parameters import Parameters, load_parameters
 from sa_lib.errors import OutputError, SAError
 from sa_lib.output_gate import OutputGate
 from sa_lib.paths import NOTEBOOKS_DIR, OUTPUTS_DIR, PROJECT_ROOT
+from sa_lib.report.commentary import commentary_warnings, load_commentary
 from sa_lib.report.html import combined_report
 from sa_lib.run.execute import NotebookFailed, NotebookJob, _execute_all
 from sa_lib.run.journal import (
@@ -127,6 +129,8 @@ def _input_files(params: Parameters) -> list[dict[str, str]]:
     for key in ("partner", "morile_sheets", "morile_scales", "csp_table", "population"):
         for p in params.input_paths(key):  # an optional input not given names none
             paths += sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+    commentary = commentary_file(params.source, params.commentary)  # the analyst's words
+    paths += [commentary] if commentary.is_file() else []
     seen = dict.fromkeys(paths)
     return [{"path": _project_path(p), "sha256": _sha256(p)} for p in seen]
 
@@ -227,6 +231,7 @@ def run_assessment(
     params_file = (params_path if params_path.is_absolute() else PROJECT_ROOT / params_path).resolve()
     params = load_parameters(params_file)
     check_inputs(params)
+    commentary = load_commentary(params.source, params.commentary)  # a bad file fails now
     if areas and any(a != params.area.code for a in areas):
         raise SAError(f"this parameters file is for {params.area.code}; build other areas with "
                       "run_batch (sa run --area CODE --area CODE ...)")
@@ -281,14 +286,18 @@ def run_assessment(
         timings = _execute_all(jobs, params_file, final, built, workers, progress,
                                area_dir / "failed" / params.period_slug)
         title = f"{params.title}: {params.area.name}, {params.review_window.label}"
+        executed_by: dict[str, list[Path]] = {}
         for audience in AUDIENCES:
             build = staging / audience
             executed = [build / "notebooks" / job.name for job in notebooks]
             step = f"writing {audience}/report.html"
             gate.write_text(build / "report.html", combined_report(
                 executed, title=title, audience=audience, built=built))
+            executed_by[audience] = executed
             step = f"writing {audience}/tables.xlsx"
             _write_xlsx(build, gate)
+        for line in commentary_warnings(commentary, executed_by):  # sa_lib/report/commentary.py
+            log.warning("warning: %s", line)
         step = "writing manifest.json"
         _write_manifest(staging / "manifest.json", params, source, notebooks, gate)
         step = "swapping the new report in"

@@ -34,6 +34,7 @@ from sa_lib.report.chapters.common import (
     month_runs,
     no_data_for,
 )
+from sa_lib.report.chapters.evidence import evidence_sentences
 from sa_lib.report.chapters.partners import PartnerMeasures
 from sa_lib.report.charts import Chart, morile_heatmap, priority_matrix_chart
 from sa_lib.report.context import AssessmentContext
@@ -557,6 +558,9 @@ class PriorityChapter:
         esc = markdown_escape
         lines = [f"The assessment recommends {len(pri)} priorities for the coming year: "
                  f"{_join([f'**{esc(t)}**' for t in pri])}."]
+        lines += evidence_sentences(self.ctx.params, pri, self.priority_scores.attrs["score_kinds"],
+                                    self.priority_scores.attrs.get("unscored", {}),
+                                    self.morile_ranked["theme"] if self.has_morile else ())
         if cross:
             lines.append(f"{_join([esc(t) for t in cross])} "
                          f"{'is a cross-cutting theme' if len(cross) == 1 else 'are cross-cutting themes'}"

@@ -39,6 +39,7 @@ from sa_lib.report.chapters.common import (
     spc_reading,
     with_significance,
 )
+from sa_lib.report.chapters.evidence import evidence_anchor
 from sa_lib.report.chapters.partners import PartnerMeasures
 from sa_lib.report.charts import Chart, bar_chart, spc_chart
 from sa_lib.report.context import AssessmentContext
@@ -115,7 +116,8 @@ class ThemeChapter:
             syn = " (SYNTHETIC)" if self.partners.is_synthetic(t.partner_measures) else ""
             parts.append("partner measures" + syn + ": " + ", ".join(t.partner_measures))
         desc = f"{t.description}\n\n" if t.description else ""
-        return Markdown(f"## 3.{n} {markdown_escape(t.name)}\n\n{markdown_escape(desc)}"
+        return Markdown(f'<a id="{evidence_anchor(t.name)}"></a>\n\n'  # a priority links here
+                        f"## 3.{n} {markdown_escape(t.name)}\n\n{markdown_escape(desc)}"
                         f"*This section covers {markdown_escape('; '.join(parts))}.*")
 
     def _theme_counts(self, name: str) -> pd.DataFrame:

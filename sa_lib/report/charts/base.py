@@ -50,12 +50,15 @@ class Chart:
     (or out of its alt text), when it shows any: the public build withholds a chart
     that would show a count below the disclosure threshold
     (:meth:`sa_lib.report.publish.Publisher.chart`).  ``None`` means it shows no counts
-    (scores, limits, rates of large populations).
+    (scores, limits, rates of large populations).  ``no_counts`` says why a chart with
+    no ``counts`` shows none (e.g. "MoRiLE scores"): the public build's chart audit
+    (``charts/<name>.meta.json``) accepts ``counts=None`` only with that reason given.
     """
 
     figure: Figure
     alt_text: str
     counts: tuple[float, ...] | None = None
+    no_counts: str = ""
 
     def to_png(self, dpi: int = 110) -> bytes:
         """The chart as PNG bytes (deterministic: no timestamp metadata)."""

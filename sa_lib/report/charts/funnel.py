@@ -119,4 +119,5 @@ def funnel_chart(
            f"{'adjusted ' if adjusted else ''}99.8% limits."
            + (f" {off_chart} partnership(s) with rates above {format_number(top, 0)} per 1,000 are beyond the "
               "top of the chart." if off_chart else ""))
-    return Chart(fig, alt)
+    return Chart(fig, alt, no_counts="rates of whole partnerships' populations, from "
+                 "published Home Office figures")

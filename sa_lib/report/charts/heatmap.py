@@ -276,7 +276,7 @@ def morile_heatmap(
 
     alt = _heatmap_alt_text(title, themes, ranks, dims, block_of, grid, priority, agg_row,
                             scales, labels["scales"])
-    return Chart(fig, alt)
+    return Chart(fig, alt, no_counts="MoRiLE scores (medians of the scorers' 1-5 scores)")
 
 
 def _row_labels(themes: list[str]) -> list[str]:

@@ -149,7 +149,8 @@ def priority_matrix_chart(
               borderaxespad=0.2, handlelength=1.2)
     ax.set_title(title, loc="left", fontsize=11, pad=22)
     _footnote(ax, [caption or ""])
-    return Chart(fig, _priority_alt_text(title, themes, rank, scores, total, w, weighted, fmt))
+    return Chart(fig, _priority_alt_text(title, themes, rank, scores, total, w, weighted, fmt),
+                 no_counts="priority scores (1-5 per factor)")
 
 
 def _priority_alt_text(title: str, themes: list[str], rank: np.ndarray,
