@@ -16,6 +16,7 @@ from sa_lib.report.marking import SYNTHETIC_SHEET_LINE, marking
 from sa_lib.report.publish import table_metadata
 
 AUDIENCES = ("official", "public")
+_CONTENT_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "table", "img", "pre"}
 
 
 def _number(text: str) -> float | str:
@@ -47,7 +48,7 @@ def test_pdf_has_the_marking_and_a_page_number_on_every_page(built: Path, audien
 
 def test_pdf_splits_no_table_or_chart_and_keeps_tables_inside_the_page(built: Path) -> None:
     """Laid out again (WeasyPrint's boxes): no table, table row or chart spans two pages,
-    and no table is wider than the page's text area."""
+    no table is wider than the page's text area, and no page ends with a heading."""
     from sa_lib.report.pdf import print_css, render_report
 
     css = print_css("official")
@@ -58,9 +59,18 @@ def test_pdf_splits_no_table_or_chart_and_keeps_tables_inside_the_page(built: Pa
                         "official")
     pages_of: dict[int, set[int]] = {}
     tables = 0
+    stranded = []
     for n, page in enumerate(doc.pages):
         root = page._page_box
         width = root.width  # the page's content width
+        body = [c for c in root.children if type(c).__name__ != "MarginBox"]  # not the marking
+        blocks = [b for c in body for b in c.descendants()
+                  if type(b).__name__ in ("BlockBox", "TableBox", "BlockReplacedBox",
+                                          "InlineReplacedBox")
+                  and getattr(b, "element_tag", None) in _CONTENT_TAGS]
+        last = max(blocks, key=lambda b: b.position_y + b.margin_height())
+        if getattr(last, "element_tag", "") in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            stranded.append(n + 1)
         for box in root.descendants():
             tag = getattr(box, "element_tag", None)
             if tag not in ("table", "tr", "img"):
@@ -72,6 +82,7 @@ def test_pdf_splits_no_table_or_chart_and_keeps_tables_inside_the_page(built: Pa
                     tables += 1
                     assert box.margin_width() <= width + 1, f"a table overflows page {n + 1}"
     assert tables > 5
+    assert not stranded, f"a heading ends page(s) {stranded}"
     split = [p for p in pages_of.values() if len(p) > 1]
     assert not split, f"{len(split)} tables, rows or charts are split across pages: {split}"
 
@@ -107,6 +118,8 @@ def test_docx_holds_headings_tables_pictures_and_the_marking(built: Path, audien
         if not any([[_number(c) for c in row] for row in w] == want for w in words):
             unmatched.append(csv.name)
     assert not unmatched, f"no Word table equals {unmatched}"
+    rows = [row._tr for t in doc.tables for row in t.rows]
+    assert all(r.trPr is not None and r.trPr.find(qn("w:cantSplit")) is not None for r in rows)
 
     # Every chart is a picture with its alt text as descr, and a caption.
     pictures = list(doc.element.body.iter(qn("wp:docPr")))

@@ -121,6 +121,17 @@ def _set_descr(picture_run: object, descr: str) -> None:
         doc_pr.set("descr", descr)
 
 
+def _keep_rows(table: object) -> None:
+    """No row split across pages, and the header row repeated on each page of a long table."""
+    from docx.oxml import OxmlElement
+
+    for i, row in enumerate(table.rows):  # type: ignore[attr-defined]
+        tr_pr = row._tr.get_or_add_trPr()
+        tr_pr.append(OxmlElement("w:cantSplit"))
+        if i == 0:
+            tr_pr.append(OxmlElement("w:tblHeader"))
+
+
 def report_docx(page: str, title: str, audience: str) -> bytes:
     """``report.docx`` for a build (see the module docstring).
 
@@ -178,6 +189,7 @@ def report_docx(page: str, title: str, audience: str) -> bytes:
                 continue
             table = doc.add_table(rows=len(rows), cols=ncols)
             table.style = "Table Grid"
+            _keep_rows(table)
             for i, row in enumerate(rows):
                 for j, text in enumerate(row):
                     cell = table.cell(i, j)
@@ -198,7 +210,7 @@ def report_docx(page: str, title: str, audience: str) -> bytes:
             doc.add_paragraph().add_run(str(payload)).bold = True
         elif kind == "li":
             doc.add_paragraph(str(payload), style="List Bullet")
-        else:
+        elif payload != label:  # the HTML's own marking banner is on the cover already
             doc.add_paragraph(str(payload))
     out = io.BytesIO()
     doc.save(out)

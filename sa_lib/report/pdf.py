@@ -45,6 +45,11 @@ html, body { font-size: 10pt; max-width: none; background: white; }
 .jp-OutputArea-output { overflow: visible !important; }
 .jp-InputPrompt, .jp-OutputPrompt, .jp-Collapser { display: none !important; }
 h1, h2, h3, h4, h5, h6 { break-after: avoid; break-inside: avoid; }
+/* A heading ends its notebook cell or output: that stays with the next one (its table or chart). */
+.jp-Cell:has(h1:last-child, h2:last-child, h3:last-child, h4:last-child, h5:last-child,
+             h6:last-child),
+.jp-OutputArea-child:has(h1:last-child, h2:last-child, h3:last-child, h4:last-child,
+                         h5:last-child, h6:last-child) { break-after: avoid; }
 h1 { font-size: 18pt; } h2 { font-size: 15pt; } h3 { font-size: 12pt; }
 .sa-caption { break-after: avoid; }
 table, table.sa-table { break-inside: avoid; font-size: 7.5pt !important; max-width: 100%; }
