@@ -142,7 +142,7 @@ def _project_path(p: Path) -> str:
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for pkg in ("sa-workbook", "pandas", "numpy", "scipy", "statsmodels", "matplotlib",
-                "papermill", "nbconvert", "pyarrow"):
+                "papermill", "nbconvert", "pyarrow", "weasyprint", "python-docx"):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
