@@ -321,7 +321,9 @@ def test_public_tables_have_metadata_and_confidential_ones_are_absent(built: Pat
     assert names == {p.name.removesuffix(".meta.json")
                      for p in (built / "public" / "tables").glob("*.meta.json")} - {
         "domestic_abuse_repeat_victims"}
-    book = pd.read_excel(built / "public" / "tables.xlsx", sheet_name="contents")
+    from sa_lib.run.xlsx import read_tables_xlsx
+
+    book = read_tables_xlsx(built / "public" / "tables.xlsx")["contents"]
     assert not book["table (tables/*.csv)"].str.endswith(".json").any()
 
 

@@ -33,6 +33,7 @@ import nbformat
 from nbconvert import HTMLExporter
 
 from sa_lib.report.commentary import with_commentary
+from sa_lib.report.marking import notebook_audience, with_marking
 from sa_lib.report.publish import markdown_escape
 
 __all__ = ["notebook_html", "combined_report", "strip_remote_resources", "built_line",
@@ -142,6 +143,7 @@ def notebook_html(path: Path, title: str | None = None, built: datetime | None =
     nb = _clean(with_commentary(nbformat.read(path, as_version=4)))
     nb.metadata["title"] = title or _first_heading(nb) or path.stem
     body, _ = _exporter().from_notebook_node(nb)
+    body = with_marking(body, notebook_audience(path))  # the build's marking, top and bottom
     return _with_built_line(strip_remote_resources(body), built)
 
 

@@ -297,7 +297,8 @@ class Publisher:
         Every table also gets ``tables/<name>.meta.json`` (written even when a
         confidential table is withheld): name, title, audience, sensitive,
         confidential, published, count_columns, derived, sums, label_column,
-        derived_from, threshold and symbol, with sorted keys and no timestamp,
+        derived_from, threshold, symbol, note and synthetic (the title or note
+        says SYNTHETIC: the sheet of ``tables.xlsx`` says so too), with sorted keys and no timestamp,
         so each table of a build can be audited.  One file per table, because
         notebooks publish into the same folder from separate kernels.
 
@@ -314,7 +315,7 @@ class Publisher:
         options = _disclosure_options(df, count_columns, derived, sums, label_column)
         withheld = confidential and self.is_public
         self._write_metadata(name, title, sensitive, confidential, not withheld, options,
-                             derived_from or df.attrs.get("derived_from"))
+                             derived_from or df.attrs.get("derived_from"), note)
         if withheld:
             return HTML(f"<p class='sa-withheld'><strong>{html.escape(title)}</strong>: "
                         "partner-confidential, shown in the official report only.</p>")
@@ -335,7 +336,8 @@ class Publisher:
         return HTML(cap + body + foot)
 
     def _write_metadata(self, name: str, title: str, sensitive: bool, confidential: bool,
-                        published: bool, options: dict, derived_from: dict | None) -> None:
+                        published: bool, options: dict, derived_from: dict | None,
+                        note: str = "") -> None:
         if self.output_dir is None:
             return
         derived = options["derived"] or {}
@@ -350,6 +352,8 @@ class Publisher:
             "label_column": options["label_column"],
             "derived_from": derived_from,
             "threshold": self.threshold, "symbol": f"<{self.threshold}",
+            # Tables built from synthetic inputs say SYNTHETIC in their title or note.
+            "note": note, "synthetic": "SYNTHETIC" in f"{title} {note}",
         }
         text = json.dumps(meta, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
         self._gate.write_text(self.output_dir / "tables" / f"{name}.meta.json", text)

@@ -61,7 +61,9 @@ from sa_lib.errors import OutputError, SAError
 from sa_lib.output_gate import OutputGate
 from sa_lib.paths import NOTEBOOKS_DIR, OUTPUTS_DIR, PROJECT_ROOT
 from sa_lib.report.commentary import commentary_warnings, load_commentary
+from sa_lib.report.docx_report import report_docx
 from sa_lib.report.html import combined_report
+from sa_lib.report.pdf import report_pdf
 from sa_lib.run.execute import NotebookFailed, NotebookJob, _execute_all
 from sa_lib.run.journal import (
     _Journal,
@@ -144,7 +146,7 @@ def _project_path(p: Path) -> str:
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for pkg in ("sa-workbook", "pandas", "numpy", "scipy", "statsmodels", "matplotlib",
-                "papermill", "nbconvert", "pyarrow"):
+                "papermill", "nbconvert", "pyarrow", "weasyprint", "python-docx"):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
@@ -291,9 +293,11 @@ def run_assessment(
             build = staging / audience
             executed = [build / "notebooks" / job.name for job in notebooks]
             step = f"writing {audience}/report.html"
-            gate.write_text(build / "report.html", combined_report(
-                executed, title=title, audience=audience, built=built))
+            page = combined_report(executed, title=title, audience=audience, built=built)
+            gate.write_text(build / "report.html", page)
             executed_by[audience] = executed
+            step = f"writing {audience}/report.pdf and report.docx"
+            _write_print_copies(build, page, title, audience, gate)
             step = f"writing {audience}/tables.xlsx"
             _write_xlsx(build, gate)
         for line in commentary_warnings(commentary, executed_by):  # sa_lib/report/commentary.py
@@ -344,6 +348,13 @@ def run_assessment(
         log.warning("the report was built, but %s", recorded[0].lower() + recorded[1:])
     reports = [final / audience / "report.html" for audience in AUDIENCES]
     return RunResult(final, reports, timings, journal.path, notes)
+
+
+def _write_print_copies(build: Path, page: str, title: str, audience: str,
+                        gate: OutputGate) -> None:
+    """``report.pdf`` (A4) and ``report.docx`` (Word) beside ``report.html``, with the marking."""
+    gate.write_bytes(build / "report.pdf", report_pdf(page, audience))
+    gate.write_bytes(build / "report.docx", report_docx(page, title, audience))
 
 
 def built_from_name(parameters: str | Path) -> str:

@@ -7,28 +7,76 @@ from pathlib import Path
 import pandas as pd
 
 from sa_lib.output_gate import OutputGate
-from sa_lib.report.publish import spreadsheet_safe
+from sa_lib.report.marking import MARKINGS, SYNTHETIC_SHEET_LINE, marking
+from sa_lib.report.publish import spreadsheet_safe, table_metadata
 
-__all__: list[str] = []
+__all__ = ["read_tables_xlsx"]
 
 
-def _write_xlsx(build: Path, gate: OutputGate) -> None:
+def _write_xlsx(build: Path, gate: OutputGate, audience: str | None = None) -> None:
     """All tables in one workbook: a contents sheet, then one sheet per table.
 
     Excel sheet names are at most 31 characters, so long table names are cut and
-    numbered to stay unique; the contents sheet maps each sheet to its CSV.
+    numbered to stay unique; the contents sheet maps each sheet to its CSV.  Every
+    sheet opens with the build's marking in its first row (``audience``, default: the
+    build folder's name), and a sheet of a table built from synthetic data says so in
+    its second row (the table's ``synthetic`` metadata); the table starts after a
+    blank row.
     """
+    if audience is None:
+        audience = build.name if build.name in MARKINGS else "official"
+    label = marking(audience)
     tables = sorted((build / "tables").glob("*.csv"))
     sheets = _sheet_names([t.stem for t in tables])
     with gate.open(build / "tables.xlsx", "wb") as fh, \
             pd.ExcelWriter(fh, engine="openpyxl") as xl:
-        pd.DataFrame({"sheet": sheets, "table (tables/*.csv)": [t.name for t in tables]}) \
-            .to_excel(xl, sheet_name="contents", index=False)
+        _sheet(xl, "contents", pd.DataFrame(
+            {"sheet": sheets, "table (tables/*.csv)": [t.name for t in tables]}), [label])
         for t, sheet in zip(tables, sheets, strict=True):
             # Text is never a formula (the CSVs already say so; kept here too, as the
             # workbook is what a reader clicks in).
-            spreadsheet_safe(_read_table(t)).to_excel(xl, sheet_name=sheet, index=False)
+            lines = [label] + ([SYNTHETIC_SHEET_LINE] if _synthetic(t) else [])
+            _sheet(xl, sheet, spreadsheet_safe(_read_table(t)), lines)
     _normalise_xlsx(build / "tables.xlsx", gate)
+
+
+def _sheet(xl: pd.ExcelWriter, name: str, frame: pd.DataFrame, lines: list[str]) -> None:
+    """One sheet: the header ``lines`` (marking, SYNTHETIC), a blank row, then the table."""
+    frame.to_excel(xl, sheet_name=name, index=False, startrow=len(lines) + 1)
+    ws = xl.sheets[name]
+    for i, line in enumerate(lines, start=1):
+        ws.cell(row=i, column=1, value=line)
+
+
+def _synthetic(csv_path: Path) -> bool:
+    """Whether a published table was built from synthetic data (its metadata says so)."""
+    try:
+        meta = table_metadata(csv_path)
+    except (OSError, ValueError):
+        return False
+    return bool(meta.get("synthetic", "SYNTHETIC" in str(meta.get("title", ""))))
+
+
+def read_tables_xlsx(path: str | Path) -> dict[str, pd.DataFrame]:
+    """The tables of a ``tables.xlsx``, one frame per sheet, without the header rows.
+
+    Each sheet's marking (and SYNTHETIC) lines and the blank row after them are skipped,
+    so each frame is the table as in its CSV.
+
+    Examples
+    --------
+    >>> book = read_tables_xlsx("outputs/maidstone/2025-01_2025-12/public/tables.xlsx")
+    ... # doctest: +SKIP
+    >>> list(book)[0]  # doctest: +SKIP
+    'contents'
+    """
+    raw = pd.read_excel(path, sheet_name=None, header=None)
+    out = {}
+    for name, frame in raw.items():
+        blank = next((i for i in range(len(frame)) if frame.iloc[i].isna().all()), -1)
+        out[name] = pd.read_excel(path, sheet_name=name, skiprows=blank + 1) \
+            if 0 <= blank < len(frame) - 1 else pd.DataFrame()
+    return out
 
 
 def _read_table(path: Path) -> pd.DataFrame:
