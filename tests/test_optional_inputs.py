@@ -238,7 +238,7 @@ def test_no_partner_data_every_chapter_says_so(no_partner: Path) -> None:
     assert NO_PARTNER in _plain(ctx.review.review_text())
     # Chapter 5: partner measures score the neutral 3 and say so; MoRiLE is there.
     scores = ctx.priorities.priority_scores.set_index("theme")
-    assert scores.loc["Domestic abuse", "volume basis"].startswith("no data for Jan 25 – Dec 25")
+    assert scores.loc["Domestic abuse", "volume basis"].startswith("no data for Jan 2025 – Dec 2025")
     assert ctx.priorities.morile_table() is not None
     assert "Domestic abuse (volume and trend)" in ctx.priorities.priority_matrix_table().note
     # Chapter 6.
@@ -384,7 +384,7 @@ def test_table_of_another_year_is_said_plainly(extra_dirs: Path) -> None:
     assert year == 2024  # Apr 2024 - Mar 2025: its middle month is in 2024
     assert _plain(ctx.crime.csp_comparison_text()).startswith(sentence)
     texts = " ".join(t.get_text() for t in ctx.crime.csp_funnel_chart().figure.texts)
-    assert "Table for the year ending March 2025, not the review window (May 23 – Apr 24)" \
+    assert "Table for the year ending March 2025, not the review window (May 2023 – Apr 2024)" \
         in texts
 
 

@@ -361,6 +361,16 @@ class ReviewParameters(_Strict):
                      ReviewIndicator] = Field(default_factory=dict, max_length=100)
 
 
+class PublicationParameters(_Strict):
+    """What the cover says about this edition: its version and the team that owns it."""
+
+    version: Annotated[str, Field(min_length=1, max_length=40),
+                       AfterValidator(check_text)] = "1.0"
+    owner: Annotated[str, Field(max_length=300), AfterValidator(check_text)] = Field(
+        default="", description="the team or officer that owns the assessment "
+        "(default: the community safety partnership)")
+
+
 class Parameters(_Strict):
     """One strategic assessment: area, windows, data, themes and thresholds."""
 
@@ -383,6 +393,7 @@ class Parameters(_Strict):
     last_year_priorities: list[Name] = Field(default_factory=list)
     review: ReviewParameters = ReviewParameters()
     benchmark: BenchmarkParameters = BenchmarkParameters()
+    publication: PublicationParameters = PublicationParameters()
     source: str = Field(default="", exclude=True)
 
     @field_validator("rebase")
@@ -498,7 +509,7 @@ class Parameters(_Strict):
     # Derived views the notebooks use -------------------------------------------------
     @property
     def review_window(self) -> Window:
-        """The window the assessment reviews (e.g. Jan 25 – Dec 25)."""
+        """The window the assessment reviews (e.g. Jan 2025 – Dec 2025)."""
         return rolling_window(self.window.end, self.window.months)
 
     @property
@@ -655,7 +666,7 @@ def load_parameters(path: str | Path) -> Parameters:
     --------
     >>> p = load_parameters("parameters/2025.yaml")
     >>> p.area.name, p.review_window.label
-    ('Maidstone', 'Jan 25 – Dec 25')
+    ('Maidstone', 'Jan 2025 – Dec 2025')
     """
     path = Path(path)
     full = path if path.is_absolute() else PROJECT_ROOT / path

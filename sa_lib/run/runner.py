@@ -59,7 +59,7 @@ from sa_lib.data.parameters import Parameters, load_parameters
 from sa_lib.errors import OutputError, SAError
 from sa_lib.output_gate import OutputGate
 from sa_lib.paths import NOTEBOOKS_DIR, OUTPUTS_DIR, PROJECT_ROOT
-from sa_lib.report.html import combined_report
+from sa_lib.report.html import Cover, combined_report
 from sa_lib.run.execute import NotebookFailed, NotebookJob, _execute_all
 from sa_lib.run.journal import (
     _Journal,
@@ -281,12 +281,15 @@ def run_assessment(
         timings = _execute_all(jobs, params_file, final, built, workers, progress,
                                area_dir / "failed" / params.period_slug)
         title = f"{params.title}: {params.area.name}, {params.review_window.label}"
+        cover = Cover(f"{params.area.name} Community Safety Partnership", params.title,
+                      params.review_window.label, params.run_date,
+                      params.publication.version, params.publication.owner)
         for audience in AUDIENCES:
             build = staging / audience
             executed = [build / "notebooks" / job.name for job in notebooks]
             step = f"writing {audience}/report.html"
             gate.write_text(build / "report.html", combined_report(
-                executed, title=title, audience=audience, built=built))
+                executed, title=title, audience=audience, built=built, cover=cover))
             step = f"writing {audience}/tables.xlsx"
             _write_xlsx(build, gate)
         step = "writing manifest.json"
