@@ -129,3 +129,23 @@ def test_built_summary_opens_with_three_to_five_messages_and_one_caveat_box(
     # no doubled theme labels, no developer hints
     assert not re.search(r"(\b[A-Z][\w ]+): \1:", re.sub(r"<[^>]+>", "", page))
     assert "ctx." not in re.sub(r"<[^>]+>", "", page[page.find("<main"):])
+
+
+def test_spc_status_has_an_icon_with_a_text_alternative(tmp_path: Path) -> None:
+    table = ("<table class='sa-table'><tr><td>Robbery</td>"
+             "<td>one point above the upper limit (concern): July 2025</td>"
+             "<td>no special-cause points</td><td>pass</td></tr></table>")
+    nb = _notebook(tmp_path / "02.ipynb", [(f"# 2. Crime\n\n{table}", [])])
+    page = combined_report([nb], "Title", "official")
+    labels = re.findall(r'<svg class="sa-spc-icon" role="img" aria-label="([^"]+)"', page)
+    assert labels == ["Special cause variation of concern (high)", "Common cause variation",
+                      "Assurance: the target will be met consistently"]
+    assert "<td>Robbery</td>" in page
+
+
+@pytest.mark.parametrize("audience", ["official", "public"])
+def test_built_spc_charts_carry_their_icon(built: Path, audience: str) -> None:
+    page = (built / audience / "report.html").read_text(encoding="utf-8")
+    charts = len(re.findall(r'<img\b[^>]*\balt="SPC chart of ', page))
+    assert charts and page.count('class="sa-spc-status"') == charts
+    assert "http" not in "".join(re.findall(r"<svg.*?</svg>", page))

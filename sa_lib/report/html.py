@@ -34,6 +34,7 @@ import nbformat
 from nbconvert import HTMLExporter
 
 from sa_lib.report.publish import markdown_escape
+from sa_lib.report.spc_icons import add_spc_icons
 
 __all__ = ["notebook_html", "combined_report", "strip_remote_resources", "built_line",
            "without_built_line", "BUILT_LINE", "Cover", "unique_ids", "reading_order",
@@ -152,7 +153,7 @@ def notebook_html(path: Path, title: str | None = None, built: datetime | None =
     nb = _clean(nbformat.read(path, as_version=4))
     nb.metadata["title"] = title or _first_heading(nb) or path.stem
     body, _ = _exporter().from_notebook_node(nb)
-    return _with_built_line(strip_remote_resources(body), built)
+    return _with_built_line(add_spc_icons(strip_remote_resources(body)), built)
 
 
 def _first_heading(nb: nbformat.NotebookNode) -> str | None:
@@ -345,4 +346,4 @@ def combined_report(paths: list[Path], title: str, audience: str,
     merged.cells.insert(0, head)
     merged.metadata["title"] = title
     body, _ = _exporter().from_notebook_node(_clean(merged))
-    return _with_built_line(unique_ids(strip_remote_resources(body)), built)
+    return _with_built_line(unique_ids(add_spc_icons(strip_remote_resources(body))), built)
