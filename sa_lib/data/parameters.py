@@ -362,13 +362,9 @@ class ReviewParameters(_Strict):
 
 
 class PublicationParameters(_Strict):
-    """What the cover says about this edition: its version and the team that owns it."""
-
-    version: Annotated[str, Field(min_length=1, max_length=40),
-                       AfterValidator(check_text)] = "1.0"
-    owner: Annotated[str, Field(max_length=300), AfterValidator(check_text)] = Field(
-        default="", description="the team or officer that owns the assessment "
-        "(default: the community safety partnership)")
+    """The cover's edition details: version, and owner (default: the partnership)."""
+    version: Annotated[str, Field(min_length=1, max_length=40), AfterValidator(check_text)] = "1.0"
+    owner: Annotated[str, Field(max_length=300), AfterValidator(check_text)] = ""
 
 
 class Parameters(_Strict):

@@ -33,10 +33,11 @@ from pathlib import Path
 import nbformat
 from nbconvert import HTMLExporter
 
+from sa_lib.report.chapters.common import SYNTHETIC_NOTE
 from sa_lib.report.publish import markdown_escape
 from sa_lib.report.spc_icons import add_spc_icons
 
-__all__ = ["notebook_html", "combined_report", "strip_remote_resources", "built_line",
+__all__ = ["notebook_html", "combined_report", "one_synthetic_note_per_section", "strip_remote_resources", "built_line",
            "without_built_line", "BUILT_LINE", "Cover", "unique_ids", "reading_order",
            "ANNEX_TAG", "FRONT"]
 
@@ -273,6 +274,32 @@ def unique_ids(page: str) -> str:
     return _ID.sub(repl, page)
 
 
+#: What a table or chart note says instead of the full synthetic-data note, after the first.
+SYNTHETIC_MARKER = "SYNTHETIC data."
+
+
+def one_synthetic_note_per_section(page: str, note: str = SYNTHETIC_NOTE) -> str:
+    """The full synthetic-data ``note`` once per ``<h1>`` section of a page; every later
+    one in the same section becomes the short marker :data:`SYNTHETIC_MARKER`.
+
+    Examples
+    --------
+    >>> page = "<h1>A</h1><p>N. x</p><p>N. y</p><h1>B</h1><p>N. z</p>"
+    >>> one_synthetic_note_per_section(page, "N.")
+    '<h1>A</h1><p>N. x</p><p>SYNTHETIC data. y</p><h1>B</h1><p>N. z</p>'
+    """
+    full = html.escape(note, quote=False)
+    parts = re.split(r"(?=<h1\b)", page)
+    out = []
+    for part in parts:
+        first = part.find(full)
+        if first >= 0:
+            at = first + len(full)
+            part = part[:at] + part[at:].replace(full, SYNTHETIC_MARKER)
+        out.append(part)
+    return "".join(out)
+
+
 def combined_report(paths: list[Path], title: str, audience: str,
                     built: datetime | None = None, cover: Cover | None = None) -> str:
     """All executed notebooks as one stakeholder report with a linked table of contents.
@@ -346,4 +373,5 @@ def combined_report(paths: list[Path], title: str, audience: str,
     merged.cells.insert(0, head)
     merged.metadata["title"] = title
     body, _ = _exporter().from_notebook_node(_clean(merged))
-    return _with_built_line(unique_ids(add_spc_icons(strip_remote_resources(body))), built)
+    body = one_synthetic_note_per_section(add_spc_icons(strip_remote_resources(body)))
+    return _with_built_line(unique_ids(body), built)
