@@ -226,7 +226,7 @@ def test_small_base_has_no_percentage_in_the_table(records):
     v = explore_view(records, "Maidstone", "Robbery", end="2025-04", months=1)
     assert (v.row["previous"], v.row["current"]) == (7, 10)
     assert v.row["small_base"] and v.comparable
-    assert v.sentence.startswith("Robbery increased from 7 to 10 offences (3 more) in Apr 25")
+    assert v.sentence.startswith("Robbery increased from 7 to 10 offences (3 more) in Apr 2025")
     cells = v.table_html().split("Robbery</td>")[1].split("</tr>")[0]
     assert cells.count("<td></td>") == 1  # the % change cell
     assert "<td>3</td>" in cells

@@ -154,7 +154,7 @@ def test_minimal_file_validates_and_builds(extra_dirs: Path) -> None:
     assert set(rec.df["theme"]) == set(scores.index)
     assert ctx.priorities.morile_table() is None and ctx.priorities.morile_heatmap_chart() is None
     findings = _plain(ctx.summary.key_findings())
-    assert "### Data gaps" in findings and NO_PARTNER in findings and NO_MORILE in findings
+    assert "Read with care" in findings and NO_PARTNER in findings and NO_MORILE in findings
 
 
 def test_null_keys_and_an_empty_list(extra_dirs: Path) -> None:
@@ -245,7 +245,7 @@ def test_no_partner_data_every_chapter_says_so(no_partner: Path) -> None:
     findings = _plain(ctx.summary.key_findings())
     assert "**Road safety:** no figures (no partner returns were given)." in findings
     assert "no partner returns were given (data.partner)" in findings
-    assert "### Data gaps" in findings
+    assert "Read with care" in findings  # the summary's one caveat box
 
 
 # ---------------------------------------------------------------- no MoRiLE, plan, survey
@@ -412,7 +412,7 @@ def test_sa_run_with_every_optional_input_absent(extra_dirs: Path, tmp_path: Pat
     html = next((tmp_path / "outputs").rglob("official/report.html")).read_text(encoding="utf-8")
     for said in (NO_PARTNER, NO_MORILE, NO_TABLE):
         assert said in html, said
-    assert "Data gaps" in html
+    assert "Read with care" in html
     tables = {p.name for p in (tmp_path / "outputs").rglob("official/tables/*.csv")}
     assert "priority_matrix.csv" in tables and "recommended_priorities.csv" in tables
     assert not {"morile.csv", "sources_partner.csv"} & tables
