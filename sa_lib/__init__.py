@@ -16,7 +16,7 @@ that only needs :func:`xmr` never loads the runner, the widgets or the generator
 
 >>> import sa_lib as sa
 >>> sa.rolling_window("2016-10").label
-'Nov 15 – Oct 16'
+'Nov 2015 – Oct 2016'
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Reporting windows: rolling 12 months, the previous comparable window, FY, CY, YTD.
 
-A strategic assessment compares "the last 12 months" (e.g. Nov 15 – Oct 16) with
+A strategic assessment compares "the last 12 months" (e.g. Nov 2015 – Oct 2016) with
 the same months a year earlier.  Windows here are whole calendar months,
 represented by monthly :class:`pandas.Period` values, and every total built on a
 window says which of its months had no data rather than counting them as zero.
@@ -40,7 +40,7 @@ class Window:
     start, end : pandas.Period
         First and last month (frequency ``"M"``).
     label : str
-        How the window is written in the report, e.g. ``"Nov 15 – Oct 16"``.
+        How the window is written in the report, e.g. ``"Nov 2015 – Oct 2016"``.
     kind : str
         ``"rolling"``, ``"financial_year"``, ``"calendar_year"``, ``"year_to_date"``
         or ``"custom"``.
@@ -96,8 +96,8 @@ def _as_month(value: Any, name: str) -> pd.Period:
 
 def _short_label(start: pd.Period, end: pd.Period) -> str:
     if start == end:
-        return start.strftime("%b %y")
-    return f"{start.strftime('%b %y')} {EN_DASH} {end.strftime('%b %y')}"
+        return start.strftime("%b %Y")
+    return f"{start.strftime('%b %Y')} {EN_DASH} {end.strftime('%b %Y')}"
 
 
 def month_window(start: Any, end: Any, label: str | None = None, kind: str = "custom") -> Window:
@@ -106,7 +106,7 @@ def month_window(start: Any, end: Any, label: str | None = None, kind: str = "cu
     Examples
     --------
     >>> month_window("2025-01", "2025-06").label
-    'Jan 25 – Jun 25'
+    'Jan 2025 – Jun 2025'
     """
     s, e = _as_month(start, "start"), _as_month(end, "end")
     if e < s:
@@ -128,7 +128,7 @@ def rolling_window(end: Any, months: int = 12) -> Window:
     --------
     >>> w = rolling_window("2016-10")
     >>> w.label, w.n_months, str(w.start)
-    ('Nov 15 – Oct 16', 12, '2015-11')
+    ('Nov 2015 – Oct 2016', 12, '2015-11')
     """
     if isinstance(months, bool) or not isinstance(months, int) or months < 1:
         raise OptionError(f"months must be a positive whole number, got {months!r}")
@@ -147,9 +147,9 @@ def previous_window(window: Window, lag_months: int | None = None) -> Window:
     Examples
     --------
     >>> previous_window(rolling_window("2016-10")).label
-    'Nov 14 – Oct 15'
+    'Nov 2014 – Oct 2015'
     >>> previous_window(year_to_date("2025-10")).label
-    'Apr 24 – Oct 24'
+    'Apr 2024 – Oct 2024'
     """
     if lag_months is None:
         lag_months = 12 * math.ceil(window.n_months / 12)
@@ -214,9 +214,9 @@ def year_to_date(end: Any, year_start_month: int = 4) -> Window:
     Examples
     --------
     >>> year_to_date("2025-10").label
-    'Apr 25 – Oct 25'
+    'Apr 2025 – Oct 2025'
     >>> year_to_date("2025-02").label
-    'Apr 24 – Feb 25'
+    'Apr 2024 – Feb 2025'
     """
     if not isinstance(year_start_month, int) or not 1 <= year_start_month <= 12:
         raise OptionError(f"year_start_month must be 1-12, got {year_start_month!r}")

@@ -97,8 +97,8 @@ def test_changing_the_year_builds_that_years_report(builds: tuple[Path, Path]) -
     y2024 = builds[1]
     assert y2024.name == "2024-01_2024-12" and y2024.parent.name == "maidstone"
     page = (y2024 / "official" / "report.html").read_text(encoding="utf-8")
-    assert "Strategic Assessment 2024" in page and "Jan 24 – Dec 24" in page
-    assert "not compared, because Jan 23 – Dec 23 has no data for 12 months" in page
+    assert "Strategic Assessment 2024" in page and "Jan 2024 – Dec 2024" in page
+    assert "not compared, because Jan 2023 – Dec 2023 has no data for 12 months" in page
     change = _read(y2024 / "official" / "tables" / "crime_change.csv")
     header = change[0]
     sig = header.index("significance")

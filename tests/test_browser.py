@@ -144,9 +144,11 @@ def _is_inline(url: str) -> bool:
 
 
 @contextmanager
-def open_offline(browser: Browser, path: Path) -> Iterator[OpenedReport]:
+def open_offline(browser: Browser, path: Path,
+                 viewport: dict[str, int] | None = None) -> Iterator[OpenedReport]:
     """Open ``path`` in a fresh offline context, closed again on leaving the block."""
-    context = browser.new_context(offline=True, viewport=VIEWPORT, service_workers="block")
+    context = browser.new_context(offline=True, viewport=viewport or VIEWPORT,
+                                  service_workers="block")
     url = path.resolve().as_uri()
     outside: list[str] = []
 
@@ -287,6 +289,48 @@ def test_full_page_screenshot(report: OpenedReport, built: Path, tmp_path: Path,
 def test_no_console_errors(report: OpenedReport) -> None:
     # Runs last for each report, after the clicks and the screenshot.
     assert not report.console_errors, f"{report.url}:\n" + "\n".join(report.console_errors)
+
+
+# The first key message of the executive summary, where the browser shows it.
+_FIRST_MESSAGE = """() => {
+  const h = Array.from(document.querySelectorAll('h2'))
+    .find(e => e.textContent.replace(/\u00b6/g, '').trim() === 'Key messages');
+  if (!h) return null;
+  const li = Array.from(document.querySelectorAll('ol > li'))
+    .find(x => h.compareDocumentPosition(x) & Node.DOCUMENT_POSITION_FOLLOWING);
+  if (!li) return null;
+  const r = li.getBoundingClientRect();
+  return {top: r.top, bottom: r.bottom, text: li.innerText.slice(0, 80)};
+}"""
+DESKTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.mark.parametrize("audience", AUDIENCES)
+def test_first_screen_shows_the_summarys_first_message(browser: Browser, built: Path,
+                                                        audience: str) -> None:
+    with open_offline(browser, built / audience / "report.html", DESKTOP) as opened:
+        first = opened.page.evaluate(_FIRST_MESSAGE)
+    assert first is not None, "no 'Key messages' list in the report"
+    assert 0 <= first["top"] and first["bottom"] <= DESKTOP["height"], (
+        f"the first key message ({first['text']!r}) is at {first['top']:.0f}-"
+        f"{first['bottom']:.0f} px, below the first {DESKTOP['height']} px screen")
+
+
+@pytest.mark.parametrize("audience", AUDIENCES)
+def test_legible_at_phone_width(browser: Browser, built: Path, audience: str) -> None:
+    """At 390 px no chart is wider than the screen and the page does not scroll sideways
+    (wide tables scroll inside themselves); the text has no space before a comma."""
+    with open_offline(browser, built / audience / "report.html", PHONE) as opened:
+        page = opened.page
+        width = page.evaluate("document.documentElement.scrollWidth")
+        wide = page.evaluate("() => Array.from(document.images).filter("
+                             "i => i.getBoundingClientRect().right > window.innerWidth + 1)"
+                             ".length")
+        text = page.evaluate("document.body.innerText")
+    assert width <= PHONE["width"], f"the page is {width} px wide at {PHONE['width']} px"
+    assert wide == 0, f"{wide} images run past the right edge at {PHONE['width']} px"
+    assert not re.findall(r"\S +,", text), re.findall(r".{30}\S +,.{10}", text)[:3]
 
 
 BROKEN_PAGE = """<!DOCTYPE html><html><head><title>broken</title>

@@ -69,10 +69,10 @@ def test_rounding_is_half_up_on_the_written_number() -> None:
 
 
 def test_sentence_matches_the_seed_phrasing() -> None:
-    s = change_sentence("Drug offences", 282, 345, "Nov 15 – Oct 16")
+    s = change_sentence("Drug offences", 282, 345, "Nov 2015 – Oct 2016")
     assert s == (
         "Drug offences increased by 22.3% (from 282 to 345 offences, 63 more) in "
-        "Nov 15 – Oct 16 compared with the previous 12 months."
+        "Nov 2015 – Oct 2016 compared with the previous 12 months."
     )
 
 

@@ -119,7 +119,7 @@ def _quasi_p(prev: list[float], cur: list[float]) -> tuple[float, float]:
 def test_crime_change_table_against_raw_police_uk(ctx, police: pd.DataFrame) -> None:
     t = ctx.crime.crime_change_table()
     prev, cur = _window_sum(police, PREV_MONTHS), _window_sum(police, CUR_MONTHS)
-    assert list(t.columns[1:3]) == ["Jan 24 – Apr 24", "Jan 25 – Apr 25"]
+    assert list(t.columns[1:3]) == ["Jan 2024 – Apr 2024", "Jan 2025 – Apr 2025"]
     assert set(t["crime type"]) == set(prev.index)
     monthly = police.assign(**{TOTAL: police.drop(columns=ASB).sum(axis=1)})
     for row in t.itertuples(index=False):
@@ -268,7 +268,7 @@ def test_partner_rates_table_cases_and_base(ctx, raw_da, da_repeats) -> None:
     specs = {s.name: s for s in ctx.themes.theme_partner_tables("Violence and domestic abuse")}
     df = specs["theme_violence_and_domestic_abuse_partner_rates"].df
     df = df[df["measure"] == "Domestic abuse repeat rate"].set_index("window")
-    for y, label in (("2024", "Jan 24 – Dec 24"), ("2025", "Jan 25 – Dec 25")):
+    for y, label in (("2024", "Jan 2024 – Dec 2024"), ("2025", "Jan 2025 – Dec 2025")):
         rs = [r for r in raw_da if r["date"][:4] == y]
         cases = sum(da_repeats[r["incident_id"]] for r in rs)
         assert df.loc[label, "base"] == len(rs)
@@ -404,7 +404,7 @@ def test_morile_table_rank_order(ctx) -> None:
 def test_priority_scores_volumes(ctx, raw_da, police: pd.DataFrame) -> None:
     s = ctx.priorities.priority_scores.set_index("theme")
     da_2025 = sum(r["date"][:4] == "2025" for r in raw_da)
-    assert s.loc["Domestic abuse", "volume basis"] == f"{da_2025:,} in Jan 25 – Dec 25"
+    assert s.loc["Domestic abuse", "volume basis"] == f"{da_2025:,} in Jan 2025 – Dec 2025"
     # Volume = quintile of the measured themes' counts: ceil(5 * r / n), r = themes at or below.
     year = police.loc[YEAR_2025].sum()
     ksi = next(r for r in _rows("synthetic_ksi.csv") if r["year"] == "2025")

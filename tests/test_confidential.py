@@ -303,10 +303,10 @@ def test_planted_build_suppresses_and_passes_the_audit(planted: tuple[Path, Path
     hidden = {name: _hidden_cells(pub, meta) for name, (pub, _, meta) in tables.items()}
     # The raised threshold really hides counts, including a total row and a rate, so the
     # audit below checks suppression that happened.
-    assert ("Robbery", "Jan 25 – Apr 25") in hidden["crime_change"]
+    assert ("Robbery", "Jan 2025 – Apr 2025") in hidden["crime_change"]
     theme = hidden["theme_violence_and_domestic_abuse_crime_change"]
-    assert ("Possession of weapons", "Jan 25 – Apr 25") in theme
-    assert ("Violence and domestic abuse: all types", "Jan 25 – Apr 25") in theme
+    assert ("Possession of weapons", "Jan 2025 – Apr 2025") in theme
+    assert ("Violence and domestic abuse: all types", "Jan 2025 – Apr 2025") in theme
     rates = pd.read_csv(build / "public" / "tables" / "crime_rates.csv", dtype=str)
     assert (rates.set_index("crime type").loc["Robbery"] == f"<{THRESHOLD}").all()
     assert audit_public_build(build) == []

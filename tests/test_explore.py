@@ -165,7 +165,7 @@ def test_view_numbers_match_raw_counts(records, maidstone_raw):
     assert row["p_value"] > 0.05
     assert row["test"].startswith("quasi-Poisson")
     assert v.sentence.endswith("The change is within normal variation.")
-    assert (v.current.label, v.previous.label) == ("Jan 25 – Apr 25", "Jan 24 – Apr 24")
+    assert (v.current.label, v.previous.label) == ("Jan 2025 – Apr 2025", "Jan 2024 – Apr 2024")
 
 
 def test_counts_have_explicit_zeros_and_the_total(records, maidstone_raw):
@@ -202,11 +202,11 @@ def test_incomplete_window_states_no_change(records):
     assert not v.comparable
     assert not v.row["previous_complete"] and v.row["current_complete"]
     assert v.row["previous_missing_months"].split(",")[0] == "2024-05"
-    assert v.sentence.startswith("Caution: Jan 24 – Dec 24 has no data for 8 of its 12 months "
+    assert v.sentence.startswith("Caution: Jan 2024 – Dec 2024 has no data for 8 of its 12 months "
                                  "(May 2024 – Dec 2024)")
     assert "increased" not in v.sentence and "decreased" not in v.sentence
     html = v.table_html()
-    assert "Jan 24 – Dec 24 (incomplete)" in html
+    assert "Jan 2024 – Dec 2024 (incomplete)" in html
     assert "statistically significant" not in html and "within normal variation" not in html
 
 
@@ -230,7 +230,7 @@ def test_small_base_has_no_percentage_in_the_table(records):
     v = explore_view(records, "Maidstone", "Robbery", end="2025-04", months=1)
     assert (v.row["previous"], v.row["current"]) == (7, 10)
     assert v.row["small_base"] and v.comparable
-    assert v.sentence.startswith("Robbery increased from 7 to 10 offences (3 more) in Apr 25")
+    assert v.sentence.startswith("Robbery increased from 7 to 10 offences (3 more) in Apr 2025")
     cells = v.table_html().split("Robbery</td>")[1].split("</tr>")[0]
     assert cells.count("<td></td>") == 1  # the % change cell
     assert "<td>3</td>" in cells
@@ -279,7 +279,7 @@ def test_explorer_starts_from_the_parameters(records):
     assert len(ui.end.options) == 22 and ui.end.options[0] == ("Oct 2018", "2018-10")
     assert (ui.months.min, ui.months.max) == (1, 24)
     assert "Maidstone has 22 months of police.uk data" in ui.status.value
-    assert _outputs_text(ui).startswith("<p>Caution: Jan 24 – Dec 24 has no data")
+    assert _outputs_text(ui).startswith("<p>Caution: Jan 2024 – Dec 2024 has no data")
     assert ui.error == "" and ui.view is not None
     assert ui.output in ui.children and ui.status in ui.children
 
@@ -302,7 +302,7 @@ def test_explorer_updates_on_every_change(records):
     ui.months.value = 4
     ui.crime_type.value = "Drugs"
     assert len(builds) == 5
-    assert ui.view.crime_type == "Drugs" and ui.view.current.label == "Jan 25 – Apr 25"
+    assert ui.view.crime_type == "Drugs" and ui.view.current.label == "Jan 2025 – Apr 2025"
     text = _outputs_text(ui)
     assert text.startswith("<p>Drugs increased by 34.4%")
     png = _images(ui)

@@ -69,7 +69,7 @@ def test_comments_and_key_order_kept_no_absolute_path(previous_build: Path,
     nxt = yaml.safe_load(text)
     assert nxt["year"] == 2026 and nxt["window"] == {"end": "2026-12", "months": 12}
     assert nxt["title"] == "Strategic Assessment 2026" and str(nxt["run_date"]) == "2027-01-15"
-    assert load_parameters(out).review_window.label == "Jan 26 – Dec 26"
+    assert load_parameters(out).review_window.label == "Jan 2026 – Dec 2026"
 
 
 def test_last_year_priorities_are_last_years_recommendations(previous_build: Path,
@@ -172,7 +172,7 @@ def test_check_on_the_bundled_data(outputs: Path, tmp_path: Path,
     lines = capsys.readouterr().out.splitlines()
     missing = [line for line in lines if line.startswith("missing: ")]
     assert missing[0] == ("missing: police.uk street files for 2026-01 to 2026-12 (review window "
-                          "Jan 26 – Dec 26): add them to data/police_uk/maidstone")
+                          "Jan 2026 – Dec 2026): add them to data/police_uk/maidstone")
     text = "\n".join(missing)
     assert "partner return 'section_136' (data/synthetic/synthetic_section_136.csv): data end " \
         "Dec 2025, before the review window ends (Dec 2026)" in text

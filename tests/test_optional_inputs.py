@@ -154,7 +154,7 @@ def test_minimal_file_validates_and_builds(extra_dirs: Path) -> None:
     assert set(rec.df["theme"]) == set(scores.index)
     assert ctx.priorities.morile_table() is None and ctx.priorities.morile_heatmap_chart() is None
     findings = _plain(ctx.summary.key_findings())
-    assert "### Data gaps" in findings and NO_PARTNER in findings and NO_MORILE in findings
+    assert "Read with care" in findings and NO_PARTNER in findings and NO_MORILE in findings
 
 
 def test_null_keys_and_an_empty_list(extra_dirs: Path) -> None:
@@ -238,14 +238,14 @@ def test_no_partner_data_every_chapter_says_so(no_partner: Path) -> None:
     assert NO_PARTNER in _plain(ctx.review.review_text())
     # Chapter 5: partner measures score the neutral 3 and say so; MoRiLE is there.
     scores = ctx.priorities.priority_scores.set_index("theme")
-    assert scores.loc["Domestic abuse", "volume basis"].startswith("no data for Jan 25 – Dec 25")
+    assert scores.loc["Domestic abuse", "volume basis"].startswith("no data for Jan 2025 – Dec 2025")
     assert ctx.priorities.morile_table() is not None
     assert "Domestic abuse (volume and trend)" in ctx.priorities.priority_matrix_table().note
     # Chapter 6.
     findings = _plain(ctx.summary.key_findings())
     assert "**Road safety:** no figures (no partner returns were given)." in findings
     assert "no partner returns were given (data.partner)" in findings
-    assert "### Data gaps" in findings
+    assert "Read with care" in findings  # the summary's one caveat box
 
 
 # ---------------------------------------------------------------- no MoRiLE, plan, survey
@@ -384,7 +384,7 @@ def test_table_of_another_year_is_said_plainly(extra_dirs: Path) -> None:
     assert year == 2024  # Apr 2024 - Mar 2025: its middle month is in 2024
     assert _plain(ctx.crime.csp_comparison_text()).startswith(sentence)
     texts = " ".join(t.get_text() for t in ctx.crime.csp_funnel_chart().figure.texts)
-    assert "Table for the year ending March 2025, not the review window (May 23 – Apr 24)" \
+    assert "Table for the year ending March 2025, not the review window (May 2023 – Apr 2024)" \
         in texts
 
 
@@ -412,7 +412,7 @@ def test_sa_run_with_every_optional_input_absent(extra_dirs: Path, tmp_path: Pat
     html = next((tmp_path / "outputs").rglob("official/report.html")).read_text(encoding="utf-8")
     for said in (NO_PARTNER, NO_MORILE, NO_TABLE):
         assert said in html, said
-    assert "Data gaps" in html
+    assert "Read with care" in html
     tables = {p.name for p in (tmp_path / "outputs").rglob("official/tables/*.csv")}
     assert "priority_matrix.csv" in tables and "recommended_priorities.csv" in tables
     assert not {"morile.csv", "sources_partner.csv"} & tables

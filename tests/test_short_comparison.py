@@ -6,6 +6,8 @@ Issue #13 item 6: the bundled Jan-Apr 2025 vs Jan-Apr 2024 comparison used to be
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 import pytest
 
@@ -31,9 +33,9 @@ def test_no_note_when_the_comparison_is_the_whole_window() -> None:
 def test_note_names_the_missing_months_of_the_year_before() -> None:
     p = load_parameters(P2025)
     note = short_comparison_note(p, months(("2024-01", "2024-04"), ("2025-01", "2025-12")))
-    assert note.startswith("The year-on-year comparison covers 4 months, Jan 25 – Apr 25 against "
-                           "Jan 24 – Apr 24, not the whole 12-month review window (Jan 25 – Dec 25)")
-    assert "police.uk has no data for May 24 – Dec 24" in note
+    assert note.startswith("The year-on-year comparison covers 4 months, Jan 2025 – Apr 2025 against "
+                           "Jan 2024 – Apr 2024, not the whole 12-month review window (Jan 2025 – Dec 2025)")
+    assert "police.uk has no data for May 2024 – Dec 2024" in note
 
 
 def test_note_says_the_parameters_chose_it_when_no_month_is_missing() -> None:
@@ -46,7 +48,7 @@ def test_note_says_the_parameters_chose_it_when_no_month_is_missing() -> None:
 def test_missing_months_inside_the_review_window_are_named_too() -> None:
     p = load_parameters(P2025)
     note = short_comparison_note(p, months(("2024-01", "2024-12"), ("2025-01", "2025-06")))
-    assert "police.uk has no data for Jul 25 – Dec 25" in note
+    assert "police.uk has no data for Jul 2025 – Dec 2025" in note
 
 
 @pytest.fixture(scope="module")
@@ -56,15 +58,16 @@ def ctx():
 
 def test_chapter_2_opens_with_the_note_and_key_findings_repeat_it(ctx) -> None:
     note = ctx.context.short_comparison
-    assert note and "May 24 – Dec 24" in note
+    assert note and "May 2024 – Dec 2024" in note
     assert ctx.crime.crime_change_text().data.startswith(markdown_escape(note))
-    assert markdown_escape(note) in ctx.summary.key_findings().data
+    # in the summary's one caveat box (HTML, so escaped for HTML)
+    assert html.escape(note, quote=False) in ctx.summary.key_findings().data
 
 
 def test_police_uk_trend_scores_from_the_short_comparison_say_so(ctx) -> None:
     s = ctx.priorities.priority_scores
     kinds = s.attrs["score_kinds"]
-    said = "from 4 months only, Jan 25 – Apr 25 against Jan 24 – Apr 24"
+    said = "from 4 months only, Jan 2025 – Apr 2025 against Jan 2024 – Apr 2024"
     police = [r for r in s.itertuples() if r.measure not in PARTNER_MEASURES
               and kinds[(r.theme, "trend")] == "measured"]
     partner = [r for r in s.itertuples() if r.measure in PARTNER_MEASURES]

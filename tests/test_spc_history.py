@@ -314,7 +314,7 @@ def test_chart_shades_the_window_and_is_deterministic() -> None:
     patches = chart.figure.axes[0].patches
     assert len(patches) == 1  # the shaded review window
     labels = [t.get_text() for t in chart.figure.axes[0].get_legend().get_texts()]
-    assert "Review window (Jan 25 – Dec 25)" in labels
+    assert "Review window (Jan 2025 – Dec 2025)" in labels
     assert "The shaded review window, Jan 2025 – Dec 2025, shows" in chart.alt_text
     assert "the limits come from Jan 2023 – Dec 2024, 24 months" in chart.alt_text
     assert spc_chart(out, "Drugs").to_png() == chart.to_png()

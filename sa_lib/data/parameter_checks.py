@@ -9,6 +9,7 @@ mean" suggestion).  Each check returns messages naming the key; the caller raise
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 from collections.abc import Iterable, Sequence
@@ -16,7 +17,9 @@ from typing import Any
 
 from sa_lib.data.slugs import file_slug
 
-__all__ = ["check_text", "suggest", "measure_problems", "check_names_and_slugs"]
+__all__ = ["check_text", "suggest", "measure_problems", "check_names_and_slugs", "check_month"]
+
+_MONTH = re.compile(r"^(20\d\d|2100)-(0[1-9]|1[0-2])$")
 
 # C0 and C1 controls, line and paragraph separators, zero-width space, byte-order mark and
 # the bidirectional embeddings, overrides and isolates ("Trojan source" reordering).
@@ -121,3 +124,19 @@ def check_names_and_slugs(params: Any) -> list[str]:
                         lambda i, name: f"themes[{i}].name {name!r}", "theme_")
             + _collisions(list(params.review.indicators),
                           lambda i, name: f"review.indicators {name!r}", "review_"))
+
+
+def check_month(v: Any) -> str:
+    """A month written ``YYYY-MM`` (a date is turned into one), else ValueError for pydantic.
+
+    Examples
+    --------
+    >>> check_month("2025-12")
+    '2025-12'
+    """
+    if isinstance(v, dt.date):
+        v = v.strftime("%Y-%m")
+    if not isinstance(v, str) or not _MONTH.match(v):
+        raise ValueError("expected a month written YYYY-MM (e.g. 2025-12) between 2000-01 "
+                         f"and 2100-12, got {v!r:.40}")
+    return v

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import os
-import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -35,12 +34,20 @@ from pydantic import (
 
 from sa_lib.data.measure_declarations import MeasureDeclaration
 from sa_lib.data.parameter_checks import (
+    check_month,
     check_names_and_slugs,
     check_text,
     measure_problems,
     suggest,
 )
-from sa_lib.data.parameter_sections import CommentaryPath, Evidence, evidence_problems
+from sa_lib.data.parameter_sections import (
+    BenchmarkParameters,
+    CommentaryPath,
+    Evidence,
+    PublicationParameters,
+    SpcParameters,
+    evidence_problems,
+)
 from sa_lib.data.safe_yaml import read_yaml
 from sa_lib.data.slugs import folder_slug
 from sa_lib.errors import ParameterError
@@ -49,7 +56,6 @@ from sa_lib.periods import Window, month_window, previous_window, rolling_window
 
 __all__ = ["Parameters", "load_parameters", "resolve_data_path", "check_inside_data_roots"]
 
-_MONTH = re.compile(r"^(20\d\d|2100)-(0[1-9]|1[0-2])$")
 Improvement = Literal["increase", "decrease", "neutral"]
 #: One line of text (a name or title): no control characters, at most 100 characters.
 Name = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(check_text)]
@@ -60,15 +66,6 @@ LongText = Annotated[str, Field(max_length=2000),
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _month(v: Any) -> str:
-    if isinstance(v, dt.date):
-        v = v.strftime("%Y-%m")
-    if not isinstance(v, str) or not _MONTH.match(v):
-        raise ValueError("expected a month written YYYY-MM (e.g. 2025-12) between 2000-01 "
-                         f"and 2100-12, got {v!r:.40}")
-    return v
 
 
 class AreaParameters(_Strict):
@@ -96,7 +93,7 @@ class WindowParameters(_Strict):
     end: str
     months: int = Field(default=12, ge=1, le=120)
 
-    _check_end = field_validator("end", mode="before")(_month)
+    _check_end = field_validator("end", mode="before")(check_month)
 
 
 class ComparisonParameters(_Strict):
@@ -108,7 +105,7 @@ class ComparisonParameters(_Strict):
     previous_end: str
 
     _check = field_validator("current_start", "current_end", "previous_start", "previous_end",
-                             mode="before")(_month)
+                             mode="before")(check_month)
 
 
 class DataParameters(_Strict):
@@ -134,41 +131,6 @@ class DataParameters(_Strict):
         if isinstance(v, list) and not v:
             raise ValueError("is an empty list; expected Table C2 files or folders, or null")
         return v
-
-
-class SpcBaselineMonths(_Strict):
-    """An explicit SPC baseline: the months ``start`` to ``end`` (inclusive)."""
-
-    start: str
-    end: str
-
-    _check = field_validator("start", "end", mode="before")(_month)
-
-    @model_validator(mode="after")
-    def _in_order(self) -> SpcBaselineMonths:
-        if self.start > self.end:
-            raise ValueError(f"spc.baseline starts after it ends ({self.start} > {self.end}); "
-                             "expected start <= end")
-        return self
-
-
-class SpcParameters(_Strict):
-    """SPC charts: how much history they show and which points give their limits.
-
-    ``baseline``: ``auto`` (the points before the review window when there are at
-    least 20, else all), ``all``, ``before_window``, or ``{start, end}`` months
-    (see :mod:`sa_lib.stats.spc_history`).
-    """
-
-    #: Default 36, or the review window's length when that is longer.
-    history_months: int = Field(default=36, ge=1, le=240)
-    baseline: Literal["auto", "all", "before_window"] | SpcBaselineMonths = "auto"
-
-    @property
-    def baseline_rule(self) -> str | tuple[str, str]:
-        """The baseline as :func:`sa_lib.stats.spc_history.history_xmr` takes it."""
-        b = self.baseline
-        return b if isinstance(b, str) else (b.start, b.end)
 
 
 class ThemeParameters(_Strict):
@@ -334,15 +296,6 @@ class PriorityParameters(_Strict):
         return self
 
 
-class BenchmarkParameters(_Strict):
-    """The comparison with every partnership in England and Wales (chapter 2)."""
-
-    funnel: Literal["overdispersed", "poisson"] = Field(
-        default="overdispersed",
-        description="funnel-plot limits: allowing for over-dispersion between partnerships "
-        "(Spiegelhalter 2005; DerSimonian-Laird, 10% winsorised), or exact Poisson limits")
-
-
 class ReviewIndicator(_Strict):
     """How an action-plan indicator is checked with SPC: its monthly measure and target."""
 
@@ -387,12 +340,13 @@ class Parameters(_Strict):
     review: ReviewParameters = ReviewParameters()
     benchmark: BenchmarkParameters = BenchmarkParameters()
     commentary: CommentaryPath = None  # default: <stem>_commentary.md (parameter_sections.py)
+    publication: PublicationParameters = Field(default_factory=PublicationParameters)
     source: str = Field(default="", exclude=True)
 
     @field_validator("rebase")
     @classmethod
     def _rebase_months(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
-        return {k: [_month(m) for m in months] for k, months in v.items()}
+        return {k: [check_month(m) for m in months] for k, months in v.items()}
 
     @model_validator(mode="after")
     def _declared_measures(self) -> Parameters:
@@ -503,7 +457,7 @@ class Parameters(_Strict):
     # Derived views the notebooks use -------------------------------------------------
     @property
     def review_window(self) -> Window:
-        """The window the assessment reviews (e.g. Jan 25 – Dec 25)."""
+        """The window the assessment reviews (e.g. Jan 2025 – Dec 2025)."""
         return rolling_window(self.window.end, self.window.months)
 
     @property
@@ -660,7 +614,7 @@ def load_parameters(path: str | Path) -> Parameters:
     --------
     >>> p = load_parameters("parameters/2025.yaml")
     >>> p.area.name, p.review_window.label
-    ('Maidstone', 'Jan 25 – Dec 25')
+    ('Maidstone', 'Jan 2025 – Dec 2025')
     """
     path = Path(path)
     full = path if path.is_absolute() else PROJECT_ROOT / path

@@ -306,7 +306,7 @@ def explore_view(
     >>> rec = explore_records()
     >>> v = explore_view(rec, "Maidstone", "Drugs", end="2025-04", months=4)
     >>> v.current.label, v.previous.label, int(v.row["previous"]), int(v.row["current"])
-    ('Jan 25 – Apr 25', 'Jan 24 – Apr 24', 154, 207)
+    ('Jan 2025 – Apr 2025', 'Jan 2024 – Apr 2024', 154, 207)
     >>> v.sentence.split(" (")[0]
     'Drugs increased by 34.4%'
     >>> explore_view(rec, "Ashford").chart_message.split(";")[0]

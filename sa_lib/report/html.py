@@ -26,18 +26,22 @@ from __future__ import annotations
 import copy
 import html
 import re
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import nbformat
 from nbconvert import HTMLExporter
 
+from sa_lib.report.chapters.common import SYNTHETIC_NOTE
 from sa_lib.report.commentary import with_commentary
 from sa_lib.report.marking import notebook_audience, with_marking
 from sa_lib.report.publish import markdown_escape
+from sa_lib.report.spc_icons import add_spc_icons
 
-__all__ = ["notebook_html", "combined_report", "strip_remote_resources", "built_line",
-           "without_built_line", "BUILT_LINE"]
+__all__ = ["notebook_html", "combined_report", "one_synthetic_note_per_section", "strip_remote_resources", "built_line",
+           "without_built_line", "BUILT_LINE", "Cover", "unique_ids", "reading_order",
+           "ANNEX_TAG", "FRONT"]
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 _HEADING = re.compile(r"^(#{1,3})\s+(.+?)\s*#*\s*$", re.MULTILINE)
@@ -48,6 +52,15 @@ _REMOTE = re.compile(
     re.IGNORECASE,
 )
 _SKIP_TAGS = {"parameters", "injected-parameters", "remove-cell"}
+#: Cells with this tag are moved from their chapter to the annex at the end of report.html.
+ANNEX_TAG = "annex"
+#: A notebook whose metadata has ``{"sa_report": {"place": FRONT}}`` (the executive
+#: summary) comes first in report.html, straight after the cover.
+FRONT = "front"
+#: Headings down to this level are listed in the contents (all levels 1-3 get an anchor).
+_TOC_LEVELS = 2
+ANNEX_HEADING = "# Annex A. Data quality and file provenance"
+_ID = re.compile(r'\b(id|href)="(#?)([^"]*)"')
 #: The one line of a page that says when it was built (see the module docstring).
 BUILT_LINE = re.compile(r'^<p class="sa-built">Built \d{4}-\d\d-\d\d \d\d:\d\d UTC</p>\n', re.MULTILINE)
 
@@ -144,7 +157,7 @@ def notebook_html(path: Path, title: str | None = None, built: datetime | None =
     nb.metadata["title"] = title or _first_heading(nb) or path.stem
     body, _ = _exporter().from_notebook_node(nb)
     body = with_marking(body, notebook_audience(path))  # the build's marking, top and bottom
-    return _with_built_line(strip_remote_resources(body), built)
+    return _with_built_line(add_spc_icons(strip_remote_resources(body)), built)
 
 
 def _first_heading(nb: nbformat.NotebookNode) -> str | None:
@@ -182,13 +195,124 @@ def _toc_depths(toc: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
     return out
 
 
+@dataclass(frozen=True)
+class Cover:
+    """What the cover of report.html says: who, what, which period, when, which edition.
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> c = Cover("Maidstone Community Safety Partnership", "Strategic Assessment 2025",
+    ...           "Jan 2025 – Dec 2025", date(2026, 1, 15), "1.0")
+    >>> "<dt>Version</dt><dd>1.0</dd>" in c.html("OFFICIAL")
+    True
+    """
+
+    partnership: str  #: e.g. "Maidstone Community Safety Partnership"
+    title: str
+    period: str
+    date: date
+    version: str = "1.0"
+    owner: str = ""
+
+    def html(self, marking: str) -> str:
+        """The cover as one HTML block: marking, partnership, title, then the details."""
+        e = html.escape
+        owner = self.owner or self.partnership
+        rows = [("Period", self.period), ("Date", f"{self.date.day} {self.date:%B %Y}"),
+                ("Version", self.version), ("Owner", owner), ("Marking", marking)]
+        details = "".join(f"<div><dt>{e(k)}</dt><dd>{e(v)}</dd></div>" for k, v in rows)
+        return (f"<header class='sa-cover'><p class='sa-banner'>{e(marking)}</p>"
+                f"<p class='sa-partnership'>{e(self.partnership)}</p><h1 id='sa-title'>{e(self.title)}</h1>"
+                f"<dl class='sa-cover-details'>{details}</dl></header>")
+
+
+def reading_order(notebooks: list[nbformat.NotebookNode]) -> list[int]:
+    """Indices of ``notebooks`` in the order report.html shows them: front first.
+
+    Examples
+    --------
+    >>> nbs = [nbformat.v4.new_notebook() for _ in range(3)]
+    >>> nbs[2].metadata["sa_report"] = {"place": FRONT}
+    >>> reading_order(nbs)
+    [2, 0, 1]
+    """
+    def front(nb: nbformat.NotebookNode) -> bool:
+        return nb.metadata.get("sa_report", {}).get("place") == FRONT
+
+    return ([i for i, nb in enumerate(notebooks) if front(nb)]
+            + [i for i, nb in enumerate(notebooks) if not front(nb)])
+
+
+def unique_ids(page: str) -> str:
+    """Make every ``id`` in a page unique (WCAG 1.3.1), and point each ``href="#id"`` that
+    follows a renamed id at the renamed one (nbconvert's heading anchor links).
+
+    Examples
+    --------
+    >>> unique_ids('<h4 id="Charts"><a href="#Charts">¶</a></h4><h4 id="Charts">'
+    ...            '<a href="#Charts">¶</a></h4>')
+    '<h4 id="Charts"><a href="#Charts">¶</a></h4><h4 id="Charts-2"><a href="#Charts-2">¶</a></h4>'
+    """
+    seen: dict[str, int] = {}
+    current: dict[str, str] = {}
+
+    def repl(m: re.Match[str]) -> str:
+        attr, hash_, name = m.groups()
+        if attr == "id":
+            n = seen.get(name, 0) + 1
+            seen[name] = n
+            new = name if n == 1 else f"{name}-{n}"
+            while n > 1 and new in seen:
+                n += 1
+                new = f"{name}-{n}"
+            if new != name:
+                seen[new] = 1
+            current[name] = new
+            return f'id="{new}"'
+        if hash_ and name in current:
+            return f'href="#{current[name]}"'
+        return m.group(0)
+
+    return _ID.sub(repl, page)
+
+
+#: What a table or chart note says instead of the full synthetic-data note, after the first.
+SYNTHETIC_MARKER = "SYNTHETIC data."
+
+
+def one_synthetic_note_per_section(page: str, note: str = SYNTHETIC_NOTE) -> str:
+    """The full synthetic-data ``note`` once per ``<h1>`` section of a page; every later
+    one in the same section becomes the short marker :data:`SYNTHETIC_MARKER`.
+
+    Examples
+    --------
+    >>> page = "<h1>A</h1><p>N. x</p><p>N. y</p><h1>B</h1><p>N. z</p>"
+    >>> one_synthetic_note_per_section(page, "N.")
+    '<h1>A</h1><p>N. x</p><p>SYNTHETIC data. y</p><h1>B</h1><p>N. z</p>'
+    """
+    full = html.escape(note, quote=False)
+    parts = re.split(r"(?=<h1\b)", page)
+    out = []
+    for part in parts:
+        first = part.find(full)
+        if first >= 0:
+            at = first + len(full)
+            part = part[:at] + part[at:].replace(full, SYNTHETIC_MARKER)
+        out.append(part)
+    return "".join(out)
+
+
 def combined_report(paths: list[Path], title: str, audience: str,
-                    built: datetime | None = None) -> str:
+                    built: datetime | None = None, cover: Cover | None = None) -> str:
     """All executed notebooks as one stakeholder report with a linked table of contents.
 
-    Every level-1 to level-3 heading (in markdown cells and in generated markdown
-    output) gets an explicit anchor ``sec-N``; the contents list links to them.
-    ``built`` adds the documented built line (module docstring).
+    The order is that of a real assessment: the cover (``cover``; without it, the title
+    and marking), the executive summary (the notebook placed :data:`FRONT`), the contents,
+    the chapters, and an annex of the cells tagged :data:`ANNEX_TAG` (data quality and
+    file provenance), in the order they come.  Every level-1 to level-3 heading (in
+    markdown cells and in generated markdown output) gets an explicit anchor ``sec-N``;
+    the contents list links to them.  ``built`` adds the documented built line.
 
     Examples
     --------
@@ -206,31 +330,51 @@ def combined_report(paths: list[Path], title: str, audience: str,
             nonlocal counter
             counter += 1
             aid = f"sec-{counter}"
-            toc.append((len(m.group(1)), m.group(2), aid))
+            if len(m.group(1)) <= _TOC_LEVELS:
+                toc.append((len(m.group(1)), m.group(2), aid))
             return f'<a id="{aid}"></a>\n\n{m.group(1)} {m.group(2)}'
 
         return _HEADING.sub(repl, text)
 
-    for p in paths:
-        nb = _clean(with_commentary(nbformat.read(p, as_version=4)))  # commentary.py
-        for cell in nb.cells:
-            if cell.cell_type == "markdown":
-                cell.source = anchor(cell.source)
+    def anchored(cell: nbformat.NotebookNode) -> nbformat.NotebookNode:
+        if cell.cell_type == "markdown":
+            cell.source = anchor(cell.source)
+        else:
+            for out in cell.get("outputs", []):
+                if "text/markdown" in out.get("data", {}):
+                    out["data"]["text/markdown"] = anchor(out["data"]["text/markdown"])
+        return cell
+
+    notebooks = [_clean(with_commentary(nbformat.read(p, as_version=4))) for p in paths]
+    order = reading_order(notebooks)
+    n_front = sum(1 for nb in notebooks if nb.metadata.get("sa_report", {}).get("place") == FRONT)
+    annex: list[nbformat.NotebookNode] = []
+    contents_at = 0
+    for k, i in enumerate(order):
+        if k == n_front:
+            contents_at = len(merged.cells)
+        for cell in notebooks[i].cells:
+            if ANNEX_TAG in cell.get("metadata", {}).get("tags", []):
+                annex.append(cell)
             else:
-                for out in cell.get("outputs", []):
-                    if "text/markdown" in out.get("data", {}):
-                        out["data"]["text/markdown"] = anchor(out["data"]["text/markdown"])
-            merged.cells.append(cell)
+                merged.cells.append(anchored(cell))
+    if annex:
+        merged.cells.append(anchored(nbformat.v4.new_markdown_cell(ANNEX_HEADING)))
+        merged.cells.extend(anchored(c) for c in annex)
     items = "\n".join(
         f'<li style="margin-left:{(depth - 1) * 1.2}rem"><a href="#{aid}">{_toc_text(text)}</a></li>'
         for depth, text, aid in _toc_depths(toc)
     )
     label = "OFFICIAL" if audience == "official" else "PUBLIC (disclosure control applied)"
+    contents = nbformat.v4.new_markdown_cell(
+        f"<nav class='sa-toc' aria-label='Contents'><h2 id='sa-contents'>Contents</h2>"
+        f"<ul>{items}</ul></nav>")
+    merged.cells.insert(contents_at, contents)
     head = nbformat.v4.new_markdown_cell(
-        f"# {markdown_escape(title)}\n\n<p class='sa-banner'>{label}</p>\n\n"
-        f"<nav class='sa-toc' aria-label='Contents'><h2>Contents</h2><ul>{items}</ul></nav>"
-    )
+        cover.html(label) if cover is not None else
+        f"# {markdown_escape(title)}\n\n<p class='sa-banner'>{label}</p>")
     merged.cells.insert(0, head)
     merged.metadata["title"] = title
     body, _ = _exporter().from_notebook_node(_clean(merged))
-    return _with_built_line(strip_remote_resources(body), built)
+    body = one_synthetic_note_per_section(add_spc_icons(strip_remote_resources(body)))
+    return _with_built_line(unique_ids(body), built)

@@ -119,10 +119,20 @@ def _cell(x: object, decimals: int = 1) -> str:
 
 
 def _decimals(col: pd.Series) -> int:
-    """One decimal place, or two where a value needs them (small rates such as 0.19)."""
+    """No decimals for a float column of whole numbers (counts that became float beside a
+    missing value: "646", not "646.0"); else one decimal place, or two where a value needs
+    them (small rates such as 0.19).
+
+    Examples
+    --------
+    >>> _decimals(pd.Series([646.0, None])), _decimals(pd.Series([1.5])), _decimals(pd.Series([0.19]))
+    (0, 1, 2)
+    """
     if not pd.api.types.is_float_dtype(col):
         return 1
     v = col.dropna().to_numpy(dtype=float)
+    if len(v) and np.all(np.isfinite(v)) and np.array_equal(v, np.round(v)):
+        return 0
     return 1 if np.allclose(v, np.round(v, 1)) else 2
 
 

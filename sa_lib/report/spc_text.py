@@ -359,9 +359,9 @@ def spc_findings(table: pd.DataFrame, window_label: str, label: str = "crime typ
     ...                   "latest month": ["Dec 2025: within the limits (common cause)"] * 2,
     ...                   "review window": [NO_SIGNALS, "one point above the upper limit "
     ...                                     "(concern): July 2025"]})
-    >>> for s in spc_findings(t, "Jan 25 – Dec 25"):
+    >>> for s in spc_findings(t, "Jan 2025 – Dec 2025"):
     ...     print(s)
-    On the SPC charts, over Jan 25 – Dec 25: Robbery: one point above the upper limit (concern): July 2025. The other major crime type shows no special-cause points.
+    On the SPC charts, over Jan 2025 – Dec 2025: Robbery: one point above the upper limit (concern): July 2025. The other major crime type shows no special-cause points.
     In the latest month (Dec 2025), each of the 2 major crime types was within the limits (common cause).
     """
     noisy = table[table["review window"] != NO_SIGNALS]

@@ -54,9 +54,9 @@ class Headline:
 
         Examples
         --------
-        >>> Headline("Total crime (excluding ASB)", "Nov 20 – Oct 21", "Nov 21 – Oct 22",
+        >>> Headline("Total crime (excluding ASB)", "Nov 2020 – Oct 2021", "Nov 2021 – Oct 2022",
         ...          "12701", "14714", "15.8", "statistically significant").sentence()
-        '12,701 (Nov 20 – Oct 21) to 14,714 (Nov 21 – Oct 22): +15.8%, statistically significant'
+        '12,701 (Nov 2020 – Oct 2021) to 14,714 (Nov 2021 – Oct 2022): +15.8%, statistically significant'
         """
         change = f"{_signed(self.pct_change)}%" if self.pct_change else "no % change"
         what = f": {change}" + (f", {self.significance}" if self.significance else "")

@@ -62,7 +62,7 @@ from sa_lib.output_gate import OutputGate
 from sa_lib.paths import NOTEBOOKS_DIR, OUTPUTS_DIR, PROJECT_ROOT
 from sa_lib.report.commentary import commentary_warnings, load_commentary
 from sa_lib.report.docx_report import report_docx
-from sa_lib.report.html import combined_report
+from sa_lib.report.html import Cover, combined_report
 from sa_lib.report.pdf import report_pdf
 from sa_lib.run.execute import NotebookFailed, NotebookJob, _execute_all
 from sa_lib.run.journal import (
@@ -289,11 +289,15 @@ def run_assessment(
                                area_dir / "failed" / params.period_slug)
         title = f"{params.title}: {params.area.name}, {params.review_window.label}"
         executed_by: dict[str, list[Path]] = {}
+        cover = Cover(f"{params.area.name} Community Safety Partnership", params.title,
+                      params.review_window.label, params.run_date,
+                      params.publication.version, params.publication.owner)
         for audience in AUDIENCES:
             build = staging / audience
             executed = [build / "notebooks" / job.name for job in notebooks]
             step = f"writing {audience}/report.html"
-            page = combined_report(executed, title=title, audience=audience, built=built)
+            page = combined_report(executed, title=title, audience=audience, built=built,
+                                   cover=cover)
             gate.write_text(build / "report.html", page)
             executed_by[audience] = executed
             step = f"writing {audience}/report.pdf and report.docx"

@@ -192,7 +192,7 @@ def change_sentence(
     previous, current : number
         The two counts.
     period : str or Window, optional
-        The current window, e.g. ``"Nov 15 – Oct 16"``.
+        The current window, e.g. ``"Nov 2015 – Oct 2016"``.
     comparison : str, default "the previous 12 months"
         What the current window is compared with.
     unit : str, default "offences"
@@ -209,8 +209,8 @@ def change_sentence(
 
     Examples
     --------
-    >>> change_sentence("Drug offences", 282, 345, "Nov 15 – Oct 16")
-    'Drug offences increased by 22.3% (from 282 to 345 offences, 63 more) in Nov 15 – Oct 16 compared with the previous 12 months.'
+    >>> change_sentence("Drug offences", 282, 345, "Nov 2015 – Oct 2016")
+    'Drug offences increased by 22.3% (from 282 to 345 offences, 63 more) in Nov 2015 – Oct 2016 compared with the previous 12 months.'
     >>> change_sentence("Needle exchanges", 538, 422, "2016", "2015", unit="exchanges")
     'Needle exchanges decreased by 21.6% (from 538 to 422 exchanges, 116 fewer) in 2016 compared with 2015.'
     >>> change_sentence("Robbery", 0, 5, "2025", "2024")
@@ -300,7 +300,7 @@ def change_table(
     >>> import pandas as pd
     >>> df = pd.DataFrame({"category": ["Drug offences", "Robbery"],
     ...                    "previous": [282, 6], "current": [345, 4]})
-    >>> t = change_table(df, period="Nov 15 – Oct 16")
+    >>> t = change_table(df, period="Nov 2015 – Oct 2016")
     >>> t[["category", "difference", "direction", "significance"]]
             category  difference direction               significance
     0  Drug offences          63  increase  statistically significant
@@ -487,7 +487,7 @@ def _monthly_tests(counts: pd.DataFrame, current: Window, previous: Window, valu
 
 
 def _month_list(missing: object) -> str:
-    """'8 months (May 24 – Dec 24)' from window_totals' comma-separated missing months."""
+    """'8 months (May 2024 – Dec 2024)' from window_totals' comma-separated missing months."""
     months = sorted(pd.Period(m.strip(), "M") for m in str(missing or "").split(",") if m.strip())
     if not months:
         return "some months"
@@ -497,6 +497,6 @@ def _month_list(missing: object) -> str:
             runs[-1].append(m)
         else:
             runs.append([m])
-    parts = [f"{r[0]:%b %y}" if len(r) == 1 else f"{r[0]:%b %y} – {r[-1]:%b %y}" for r in runs]
+    parts = [f"{r[0]:%b %Y}" if len(r) == 1 else f"{r[0]:%b %Y} – {r[-1]:%b %Y}" for r in runs]
     n = len(months)
     return f"{n} month{'s' if n != 1 else ''} ({', '.join(parts)})"

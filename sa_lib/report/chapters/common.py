@@ -228,7 +228,7 @@ def no_data_for(window: Window) -> str:
     --------
     >>> from sa_lib.periods import month_window
     >>> no_data_for(month_window("2025-04", "2026-03"))
-    'no data for Apr 25 – Mar 26'
+    'no data for Apr 2025 – Mar 2026'
     """
     return f"no data for {window.label}"
 
@@ -248,12 +248,12 @@ def join_words(items: list[str]) -> str:
 
 
 def month_runs(months: list[pd.Period]) -> str:
-    """Months as runs of consecutive months, e.g. ``Oct 24 – Dec 24 and Feb 25``.
+    """Months as runs of consecutive months, e.g. ``Oct 2024 – Dec 2024 and Feb 25``.
 
     Examples
     --------
     >>> month_runs([pd.Period(m, "M") for m in ("2024-10", "2024-11", "2024-12", "2025-02")])
-    'Oct 24 – Dec 24 and Feb 25'
+    'Oct 2024 – Dec 2024 and Feb 25'
     """
     runs: list[list[pd.Period]] = []
     for m in sorted(months):
@@ -279,9 +279,9 @@ def short_comparison_note(params: Parameters, months_with_data: Iterable[pd.Peri
     >>> months = list(pd.period_range("2024-01", "2024-04", freq="M")) + list(
     ...     pd.period_range("2025-01", "2025-12", freq="M"))
     >>> print(short_comparison_note(p, months))  # doctest: +NORMALIZE_WHITESPACE
-    The year-on-year comparison covers 4 months, Jan 25 – Apr 25 against Jan 24 – Apr 24,
-    not the whole 12-month review window (Jan 25 – Dec 25): police.uk has no data for
-    May 24 – Dec 24, so only the months held in both years are compared.
+    The year-on-year comparison covers 4 months, Jan 2025 – Apr 2025 against Jan 2024 – Apr 2024,
+    not the whole 12-month review window (Jan 2025 – Dec 2025): police.uk has no data for
+    May 2024 – Dec 2024, so only the months held in both years are compared.
     """
     review, current = params.review_window, params.current_window
     if current.n_months >= review.n_months:

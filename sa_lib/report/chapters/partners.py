@@ -329,10 +329,10 @@ class PartnerMeasures:
 
         Examples
         --------
-        A domestic abuse return ending in Dec 2025 with the window Apr 25 – Mar 26
+        A domestic abuse return ending in Dec 2025 with the window Apr 2025 – Mar 2026
         gives: "The domestic abuse return (synthetic_domestic_abuse.csv) ends in
         Dec 2025, 3 months before the review window ends; Domestic abuse incidents
-        shows no data for Apr 25 – Mar 26."
+        shows no data for Apr 2025 – Mar 2026."
         """
         cov = self.measure_coverage(measures)
         w, pw = self.partner_window, self.partner_previous_window

@@ -45,7 +45,7 @@ class SeasonalChapter:
     >>> ctx.seasonal.seasonal_charts()
     []
     >>> ctx.seasonal.history_window.label
-    'Jan 23 – Dec 25'
+    'Jan 2023 – Dec 2025'
     """
 
     ctx: AssessmentContext

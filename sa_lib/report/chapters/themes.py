@@ -88,16 +88,16 @@ class ThemeChapter:
         publish = self.ctx.publish
         display(self.theme_heading(name))
         if self.theme(name).crime_types:
-            display(Markdown("#### Police-recorded crime (police.uk)"))
+            display(Markdown("### Police-recorded crime (police.uk)"))
             display(self.theme_crime_text(name))
             publish.tables(self.theme_crime_tables(name))
         if self.theme(name).partner_measures:
-            display(Markdown("#### Partner data"))
+            display(Markdown("### Partner data"))
             display(self.theme_partner_text(name))
             publish.tables(self.theme_partner_tables(name))
         charts = self.theme_charts(name)
         if charts:
-            display(Markdown("#### Charts"))
+            display(Markdown("### Charts"))
             publish.charts(charts)
 
     def theme_chapters(self) -> None:
@@ -388,4 +388,4 @@ def _period_label(start: pd.Period, end: pd.Period) -> str:
         return f"{start:%b %Y}"
     if start.month == 1 and end.month == 12 and start.year == end.year:
         return str(start.year)
-    return f"{start:%b %y}–{end:%b %y}"
+    return f"{start:%b %Y} – {end:%b %Y}"
