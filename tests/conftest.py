@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,20 @@ import sa_lib.run.runner as runner
 from sa_lib.paths import PARAMETERS_DIR
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _draft_builds() -> Iterator[None]:
+    """Test builds skip report.pdf/report.docx (seconds each), except the session builds
+    below, which tests/test_print_outputs.py reads."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv(runner.PRINT_COPIES_ENV, "0")
+    yield
+    mp.undo()
+
+
 def _build(out: Path, parameters: str | Path) -> Path:
     mp = pytest.MonkeyPatch()
     mp.setattr(runner, "OUTPUTS_DIR", out)
+    mp.setenv(runner.PRINT_COPIES_ENV, "1")
     try:
         return runner.run_assessment(parameters, progress=False).output_dir
     finally:
@@ -32,7 +44,8 @@ def previous_year_parameters(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def report_builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def report_builds(tmp_path_factory: pytest.TempPathFactory,
+                  _draft_builds: None) -> tuple[Path, Path]:
     """The bundled Maidstone report for 2025, and the same with the year changed to 2024."""
     first = _build(tmp_path_factory.mktemp("outputs_2025"), "parameters/2025.yaml")
     params_2024 = previous_year_parameters(tmp_path_factory.mktemp("params"))

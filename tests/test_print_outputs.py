@@ -202,3 +202,17 @@ def test_docx_is_the_same_for_the_same_page() -> None:
 
     page = "<h1>T</h1><h2>A</h2><p>x</p><table class='sa-table'><tr><th>a</th></tr></table>"
     assert report_docx(page, "T", "public") == report_docx(page, "T", "public")
+
+
+def test_a_draft_build_skips_the_print_copies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`sa run --no-print` sets SA_PRINT_COPIES=0: no report.pdf or report.docx is written."""
+    from sa_lib.output_gate import OutputGate
+    from sa_lib.run.runner import PRINT_COPIES_ENV, _write_print_copies
+
+    gate = OutputGate(tmp_path)
+    monkeypatch.setenv(PRINT_COPIES_ENV, "0")
+    _write_print_copies(tmp_path, "<html><body><h1>x</h1></body></html>", "x", "official", gate)
+    assert not list(tmp_path.iterdir())
+    monkeypatch.setenv(PRINT_COPIES_ENV, "1")
+    _write_print_copies(tmp_path, "<html><body><h1>x</h1></body></html>", "x", "official", gate)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.docx", "report.pdf"]

@@ -51,8 +51,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from sa_lib.data.parameters import load_parameters
     from sa_lib.run.batch import run_batch
-    from sa_lib.run.runner import run_assessment
+    from sa_lib.run.runner import PRINT_COPIES_ENV, run_assessment
 
+    if args.no_print:
+        os.environ[PRINT_COPIES_ENV] = "0"  # read by the runner (and a batch's areas)
     areas = list(dict.fromkeys("all" if a.strip().lower() == "all" else a
                                for a in args.area or []))
     own = load_parameters(Path(args.parameters)).area.code
@@ -156,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dask-address", default=None,
                    help="scheduler address of an existing Dask cluster (default: a local one)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-print", action="store_true",
+                   help="a quicker draft: skip report.pdf and report.docx")
     p.add_argument("--replace", action="store_true",
                    help="replace a report that a different parameters file built for the same "
                    "area and period (otherwise refused, so a what-if run never overwrites it)")

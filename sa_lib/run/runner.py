@@ -354,9 +354,18 @@ def run_assessment(
     return RunResult(final, reports, timings, journal.path, notes)
 
 
+#: Set to "0" to skip report.pdf and report.docx (a quicker draft build; ``sa run --no-print``).
+PRINT_COPIES_ENV = "SA_PRINT_COPIES"
+
+
 def _write_print_copies(build: Path, page: str, title: str, audience: str,
                         gate: OutputGate) -> None:
-    """``report.pdf`` (A4) and ``report.docx`` (Word) beside ``report.html``, with the marking."""
+    """``report.pdf`` (A4) and ``report.docx`` (Word) beside ``report.html``, with the marking.
+
+    Skipped when ``$SA_PRINT_COPIES`` is "0" (a draft: printing takes a few seconds a build).
+    """
+    if os.environ.get(PRINT_COPIES_ENV, "1") == "0":
+        return
     gate.write_bytes(build / "report.pdf", report_pdf(page, audience))
     gate.write_bytes(build / "report.docx", report_docx(page, title, audience))
 
