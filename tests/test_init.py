@@ -317,6 +317,9 @@ def test_backtest_init_to_a_finished_report_for_melton(tmp_path: Path,
         # Chapters without inputs say so in a sentence; nothing reads as a missing number.
         assert "No partner returns were given (data.partner)" in html
         assert "No MoRiLE scoring sheets were given (data.morile_sheets)" in html
+        # #14: where crime happens, for a Leicestershire partnership too.
+        assert "Where crime happens" in html and "Concentration" in html
+        assert any((result.output_dir / audience / "charts").glob("hotspot_*.png"))
         soup = BeautifulSoup(html, "html.parser")
         for hidden in soup(["style", "script"]):
             hidden.decompose()

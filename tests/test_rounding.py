@@ -80,6 +80,7 @@ ALLOWED = {
     ("sa_lib/stats/morile.py", "_RANK_DECIMALS"): "ties in ranking, not display",
     ("sa_lib/stats/priorities.py", "_RANK_DECIMALS"): "ties in ranking, not display",
     ("sa_lib/report/publish.py", "np.allclose(v, np.round(v, 1))"): "chooses 1 or 2 decimals",
+    ("sa_lib/report/publish.py", "np.array_equal(v, np.round(v))"): "tests for whole numbers",
     ("sa_lib/report/charts/spc.py", "(y == np.round(y))"): "tests for whole numbers",
     ("sa_lib/report/chapters/themes.py", "v.round().astype(\"Int64\") if np.allclose"):
         "turns whole-number floats into integers",

@@ -35,6 +35,7 @@ import nbformat
 
 from sa_lib.data.commentary_files import SECTION_ID, commentary_file
 from sa_lib.errors import ParameterError
+from sa_lib.rounding import round_half_up
 
 __all__ = ["Commentary", "parse_commentary", "load_commentary", "commentary_html",
            "with_commentary", "section_texts", "stale_numbers", "commentary_warnings",
@@ -280,7 +281,7 @@ def stale_numbers(paragraph: str, section_text: str) -> list[str]:
     shown = [v for _, v, _ in _numbers(section_text)]
     stale = []
     for written, value, decimals in _numbers(paragraph):
-        if not any(round(v, decimals) == value for v in shown):
+        if not any(round_half_up(v, decimals) == value for v in shown):
             rest = paragraph[paragraph.find(written) + len(written):]
             stale.append(written + ("%" if rest.startswith("%") else ""))
     return list(dict.fromkeys(stale))

@@ -25,7 +25,7 @@ from sa_lib.report.marking import marking
 
 __all__ = ["report_docx"]
 
-_SKIP = {"script", "style", "nav", "head", "title"}
+_SKIP = {"script", "style", "nav", "head", "title", "svg"}
 _BLOCKS = {"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "div"}
 
 

@@ -248,12 +248,12 @@ def join_words(items: list[str]) -> str:
 
 
 def month_runs(months: list[pd.Period]) -> str:
-    """Months as runs of consecutive months, e.g. ``Oct 2024 – Dec 2024 and Feb 25``.
+    """Months as runs of consecutive months, e.g. ``Oct 2024 – Dec 2024 and Feb 2025``.
 
     Examples
     --------
     >>> month_runs([pd.Period(m, "M") for m in ("2024-10", "2024-11", "2024-12", "2025-02")])
-    'Oct 2024 – Dec 2024 and Feb 25'
+    'Oct 2024 – Dec 2024 and Feb 2025'
     """
     runs: list[list[pd.Period]] = []
     for m in sorted(months):

@@ -56,7 +56,7 @@ class PlacesChapter:
     >>> ctx = open_assessment("parameters/2025.yaml")
     >>> t = ctx.places.top_lsoas_table()
     >>> list(t.columns)[:3]
-    ['LSOA code', 'LSOA name', 'Jan 25 – Dec 25']
+    ['LSOA code', 'LSOA name', 'Jan 2025 – Dec 2025']
     """
 
     ctx: AssessmentContext
